@@ -1,0 +1,1 @@
+"""Agents: one module per role (prompt, output schema, node function)."""

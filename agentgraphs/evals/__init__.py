@@ -1,0 +1,1 @@
+"""evals: see DESIGN.md; filled by the issues that build them."""

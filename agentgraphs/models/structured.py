@@ -1,0 +1,125 @@
+"""Structured output that never trusts the model.
+
+An agent asks for a pydantic schema. Where the backend constrains decoding to a JSON schema
+(llama.cpp grammars, ``response_format`` on OpenAI-compatible servers) it is used; either way the
+text is parsed and validated, a failure is shown back to the model with the validation error for a
+bounded number of repairs, and the last failure becomes a :class:`StructuredOutputError` naming the
+agent, the schema and what the model said.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Generic, TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable, RunnableConfig
+from pydantic import BaseModel, ValidationError
+
+from agentgraphs.errors import StructuredOutputError
+
+__all__ = ["StructuredOutput", "extract_json", "schema_instruction"]
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON object or array in ``text`` (code fences and prose around it are ignored)."""
+    decoder = json.JSONDecoder()
+    stripped = text.strip()
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError:
+        pass
+    for index, char in enumerate(text):
+        if char in "{[":
+            try:
+                value, _ = decoder.raw_decode(text, index)
+                return value
+            except json.JSONDecodeError:
+                continue
+    raise ValueError("no JSON object found in the output")
+
+
+def schema_instruction(schema: type[BaseModel]) -> str:
+    """The system instruction that tells the model the shape to answer in."""
+    compact = json.dumps(schema.model_json_schema(), separators=(",", ":"))
+    return (
+        "Answer with one JSON object only, no prose and no code fences. It must validate against "
+        f"this JSON schema: {compact}"
+    )
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = [f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()[:5]]
+        return "; ".join(parts)
+    return str(exc)
+
+
+class StructuredOutput(Runnable[Any, T], Generic[T]):
+    """``model.with_structured_output(schema)``: input → a validated ``schema`` instance."""
+
+    def __init__(self, *, model: BaseChatModel, schema: type[T], agent: str, max_repairs: int = 2) -> None:
+        if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+            raise TypeError(f"structured output needs a pydantic model class, got {schema!r}")
+        self.model = model
+        self.schema = schema
+        self.agent = agent
+        self.max_repairs = max_repairs
+
+    def _bound(self) -> Runnable[Any, BaseMessage]:
+        if getattr(self.model, "supports_json_schema", False):
+            return self.model.bind(response_format={
+                "type": "json_schema",
+                "json_schema": {"name": self.schema.__name__, "schema": self.schema.model_json_schema(), "strict": False},
+            })
+        return self.model
+
+    def _messages(self, value: Any) -> list[BaseMessage]:
+        messages = self.model._convert_input(value).to_messages()
+        return [SystemMessage(schema_instruction(self.schema)), *messages]
+
+    def _parse(self, text: str) -> T:
+        return self.schema.model_validate(extract_json(text))
+
+    def _repair(self, messages: list[BaseMessage], text: str, exc: Exception) -> list[BaseMessage]:
+        return [*messages, AIMessage(text), HumanMessage(
+            f"That answer is not valid: {_problem(exc)}. Reply again with only the corrected JSON object."
+        )]
+
+    def _fail(self, text: str, exc: Exception) -> StructuredOutputError:
+        return StructuredOutputError(agent=self.agent, schema=self.schema.__name__, last_output=text,
+                                     problem=_problem(exc), attempts=self.max_repairs + 1)
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> T:
+        messages, bound = self._messages(input), self._bound()
+        for attempt in range(self.max_repairs + 1):
+            text = _text(bound.invoke(messages, config))
+            try:
+                return self._parse(text)
+            except (ValueError, ValidationError) as exc:
+                if attempt == self.max_repairs:
+                    raise self._fail(text, exc) from exc
+                messages = self._repair(messages, text, exc)
+        raise AssertionError("unreachable")
+
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> T:
+        messages, bound = self._messages(input), self._bound()
+        for attempt in range(self.max_repairs + 1):
+            text = _text(await bound.ainvoke(messages, config))
+            try:
+                return self._parse(text)
+            except (ValueError, ValidationError) as exc:
+                if attempt == self.max_repairs:
+                    raise self._fail(text, exc) from exc
+                messages = self._repair(messages, text, exc)
+        raise AssertionError("unreachable")
+
+
+def _text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)

@@ -1,0 +1,17 @@
+"""Where agentgraphs keeps files that outlive one run: converted weights, response caches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["cache_root"]
+
+
+def cache_root() -> Path:
+    """``$AGENTGRAPHS_HOME``, else ``$XDG_CACHE_HOME/agentgraphs``, else ``~/.cache/agentgraphs``."""
+    explicit = os.environ.get("AGENTGRAPHS_HOME")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "agentgraphs"

@@ -1,0 +1,1 @@
+"""rewards: see DESIGN.md; filled by the issues that build them."""

@@ -1,0 +1,1 @@
+"""Deterministic tool nodes: no model inside, testable on their own."""

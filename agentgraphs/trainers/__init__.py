@@ -1,0 +1,1 @@
+"""trainers: see DESIGN.md; filled by the issues that build them."""
