@@ -6,6 +6,7 @@ turned off: the gateway's :class:`CallPolicy` is the single retry policy in forc
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Mapping
@@ -49,7 +50,7 @@ def default_policy(spec: ModelSpec) -> CallPolicy:
     return CallPolicy(max_concurrency=32, timeout_s=120.0)
 
 
-_inner_cache: dict[tuple[str, tuple[tuple[str, Any], ...], float], tuple[BaseChatModel, str | None]] = {}
+_inner_cache: dict[tuple[str, str, float], tuple[BaseChatModel, str | None]] = {}
 _inner_lock = threading.Lock()
 
 
@@ -100,7 +101,8 @@ def get_model(model: str | None = None, *, role: str = "default", models: Mappin
     policy = policy or default_policy(spec)
     if cache_path is None and os.environ.get("AGENTGRAPHS_CACHE"):
         cache_path = os.environ["AGENTGRAPHS_CACHE"]
-    key = (text, tuple(sorted(model_kwargs.items())), policy.timeout_s)
+    # JSON, not a tuple of items: values such as extra_body={...} or stop=[...] are unhashable.
+    key = (text, json.dumps(model_kwargs, sort_keys=True, default=repr), policy.timeout_s)
     with _inner_lock:
         built = _inner_cache.get(key)
     if built is None:

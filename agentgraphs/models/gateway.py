@@ -157,7 +157,10 @@ class GatewayChatModel(BaseChatModel):
     # -- the call path ---------------------------------------------------------------------------
 
     def _key(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> str:
-        return cache_key(self.model, messages, {"stop": stop, **kwargs})
+        # The backend's own settings (get_model(..., temperature=...)) change replies as much as
+        # per-call ones; its identifying params name them without endpoint or credentials.
+        backend = getattr(self.inner, "_identifying_params", {})
+        return cache_key(self.model, messages, {"stop": stop, "_backend": dict(backend), **kwargs})
 
     def _cached(self, key: str) -> BaseMessage | None:
         return response_cache(self.cache_path).get(key) if self.cache_path else None

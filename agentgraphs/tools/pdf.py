@@ -53,19 +53,30 @@ def _open(path: Path):  # -> pymupdf.Document; untyped library
     return doc
 
 
+def _join_spans(spans: list[dict]) -> str:
+    """Span texts of one line, with the spaces that layout gaps imply (PDFs often omit them)."""
+    text = spans[0]["text"]
+    for prev, span in zip(spans, spans[1:]):
+        gap = span["bbox"][0] - prev["bbox"][2]
+        if gap > 0.15 * span["size"] and not text.endswith(" ") and not span["text"].startswith(" "):
+            text += " "
+        text += span["text"]
+    return text.strip()
+
+
 def _title(page) -> str:  # noqa: ANN001 - pymupdf.Page
-    best_size, best = 0.0, []
+    """The lines set in the page's largest visible font, whole (small-caps titles mix sizes)."""
+    lines: list[tuple[float, str]] = []
     for block in page.get_text("dict")["blocks"]:
         for line in block.get("lines", []):
-            for span in line["spans"]:
-                text = span["text"].strip()
-                if not text:
-                    continue
-                if span["size"] > best_size + 0.5:
-                    best_size, best = span["size"], [text]
-                elif abs(span["size"] - best_size) <= 0.5:
-                    best.append(text)
-    return " ".join(best)[:300]
+            # Near-transparent spans are watermarks ("Created in ... PDF Editor"), not the title.
+            spans = [s for s in line["spans"] if s["text"].strip() and s.get("alpha", 255) >= 128]
+            if spans:
+                lines.append((max(s["size"] for s in spans), _join_spans(spans)))
+    if not lines:
+        return ""
+    largest = max(size for size, _ in lines)
+    return " ".join(text for size, text in lines if size >= largest - 0.5)[:300]
 
 
 def read_paper_text(path: str | Path, *, max_pages: int = 3) -> PaperText:
