@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from agentgraphs.atomic import write_json, write_text
 from agentgraphs.errors import RunError
 from agentgraphs.graph_spec import GraphSpec, load_graph
-from agentgraphs.models.spec import redact_url
+from agentgraphs.models.spec import parse_model, redact_url
 from agentgraphs.runtime import RunContext
 
 __all__ = ["Run", "RunEvent", "RunResult", "resume", "run", "stream"]
@@ -72,6 +72,14 @@ def _sha256(path: Path) -> str:
 def _new_run_dir(graph: str) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{graph.replace('/', '_')}-{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def _checked_models(models: Mapping[str, str] | None) -> dict[str, str]:
+    """``models`` with every string parsed now, so a typo fails before any work is done."""
+    checked = dict(models or {})
+    for text in checked.values():
+        parse_model(text)
+    return checked
 
 
 def _safe_models(models: Mapping[str, str]) -> dict[str, str]:
@@ -125,12 +133,12 @@ def stream(graph: str | GraphSpec, inputs: Mapping[str, Any] | BaseModel | None 
     ``progress`` shows a live rich display on stderr; by default only when stderr is a terminal.
     """
     spec = graph if isinstance(graph, GraphSpec) else load_graph(graph)
+    models = _checked_models(models)
     validated = spec.validate_inputs(dict(inputs or {}) if not isinstance(inputs, BaseModel) else inputs)
     directory = Path(run_dir) if run_dir is not None else _new_run_dir(spec.name)
     if (directory / "run.json").exists():
         raise RunError(f"{directory} already holds a run; resume it with `agentgraphs resume {directory}` or choose a new --run-dir")
     directory.mkdir(parents=True, exist_ok=True)
-    models = dict(models or {})
     write_json(directory / "run.json", {
         "graph": spec.name,
         "inputs": validated.model_dump(mode="json"),
@@ -173,7 +181,7 @@ def resume(run_dir: str | Path, *, answer: Any = None, models: Mapping[str, str]
     except (OSError, json.JSONDecodeError) as exc:
         raise RunError(f"{record_path} is unreadable ({exc}); the run cannot be resumed") from exc
     spec = load_graph(record["graph"])
-    chosen = {**record.get("models", {}), **dict(models or {})}
+    chosen = {**record.get("models", {}), **_checked_models(models)}
     context = RunContext(models=chosen, run_dir=str(directory.resolve()), cache=bool(record.get("cache")))
     has_checkpoint = _has_checkpoint(directory / "checkpoints.sqlite")
     graph_input: Any

@@ -8,6 +8,7 @@ alternating them rep by rep (ABAB…), and reports medians and ratios: noise the
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,8 @@ from rich.table import Table
 
 __all__ = ["console", "header", "interleaved", "median", "ratio", "shared_data", "table"]
 
-console = Console()
+# Wide enough for the tables when the output is piped to a file (rich's default there is 80).
+console = Console(width=max(150, shutil.get_terminal_size().columns))
 
 
 def shared_data() -> Path:
