@@ -16,6 +16,8 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
 
+from agentgraphs.models.per_path import PerPath
+
 __all__ = ["ResponseCache", "cache_key", "response_cache"]
 
 
@@ -56,15 +58,5 @@ class ResponseCache:
             self._conn.commit()
 
 
-_caches: dict[Path, ResponseCache] = {}
-_caches_lock = threading.Lock()
-
-
-def response_cache(path: Path | str) -> ResponseCache:
-    """The process's one cache object for ``path``."""
-    key = Path(path).resolve()
-    with _caches_lock:
-        cache = _caches.get(key)
-        if cache is None:
-            cache = _caches[key] = ResponseCache(key)
-        return cache
+response_cache = PerPath(ResponseCache)
+"""The process's one cache object per cache file."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import random
 import threading
@@ -162,8 +163,14 @@ class GatewayChatModel(BaseChatModel):
         backend = getattr(self.inner, "_identifying_params", {})
         return cache_key(self.model, messages, {"stop": stop, "_backend": dict(backend), **kwargs})
 
-    def _cached(self, key: str) -> BaseMessage | None:
-        return response_cache(self.cache_path).get(key) if self.cache_path else None
+    def _hit(self, messages: list[BaseMessage], key: str, started: float) -> BaseMessage | None:
+        """The cached reply for ``key`` (recorded in the trace), if caching is on and there is one."""
+        if not self.cache_path:
+            return None
+        message = response_cache(self.cache_path).get(key)
+        if message is not None:
+            self._record(messages=messages, message=message, started=started, attempts=0, cached=True)
+        return message
 
     def _record(self, *, messages: list[BaseMessage], message: BaseMessage | None, started: float, attempts: int,
                 cached: bool, error: BaseException | None = None) -> None:
@@ -184,6 +191,18 @@ class GatewayChatModel(BaseChatModel):
             "error": None if error is None else f"{type(error).__name__}: {error}",
         })
 
+    def _retry_delay(self, exc: Exception, *, attempt: int, started: float, messages: list[BaseMessage],
+                     streamed: bool) -> float:
+        """Seconds to wait before the next attempt, or raise the error the caller should see.
+
+        Once streamed text has reached the caller a retry would duplicate it, so only a failure
+        before the first chunk is retried.
+        """
+        if streamed or attempt >= self.policy.max_attempts or not _is_retryable(exc):
+            self._record(messages=messages, message=None, started=started, attempts=attempt, cached=False, error=exc)
+            raise self._give_up(exc, attempt, started) from exc
+        return self.policy.delay(attempt)
+
     def _give_up(self, exc: BaseException, attempts: int, started: float) -> ModelError:
         status = _status_of(exc)
         waited = time.perf_counter() - started
@@ -201,70 +220,52 @@ class GatewayChatModel(BaseChatModel):
             )
         return ModelError(f"model {self.model} (role {self.role}) failed: {type(exc).__name__}: {exc}")
 
+    def _finish(self, messages: list[BaseMessage], message: BaseMessage, key: str, started: float, attempts: int) -> None:
+        if self.cache_path:
+            response_cache(self.cache_path).put(key, message)
+        self._record(messages=messages, message=message, started=started, attempts=attempts, cached=False)
+
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        started = time.perf_counter()
-        key = self._key(messages, stop, kwargs) if self.cache_path else ""
-        if (hit := self._cached(key)) is not None:
-            self._record(messages=messages, message=hit, started=started, attempts=0, cached=True)
+        started, key = time.perf_counter(), self._key(messages, stop, kwargs)
+        if (hit := self._hit(messages, key, started)) is not None:
             return ChatResult(generations=[ChatGeneration(message=hit)])
         limiter = _limiter(self.model, self.policy.max_concurrency)
-        attempt = 0
-        while True:
-            attempt += 1
+        for attempt in itertools.count(1):
             try:
                 with limiter.sync:
                     result = self.inner._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
                 break
             except Exception as exc:
-                if attempt >= self.policy.max_attempts or not _is_retryable(exc):
-                    self._record(messages=messages, message=None, started=started, attempts=attempt, cached=False, error=exc)
-                    raise self._give_up(exc, attempt, started) from exc
-                time.sleep(self.policy.delay(attempt))
-        return self._finish(messages, result, key, started, attempt)
+                time.sleep(self._retry_delay(exc, attempt=attempt, started=started, messages=messages, streamed=False))
+        self._finish(messages, result.generations[0].message, key, started, attempt)
+        return result
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        started = time.perf_counter()
-        key = self._key(messages, stop, kwargs) if self.cache_path else ""
-        if self.cache_path and (hit := await asyncio.to_thread(self._cached, key)) is not None:
-            self._record(messages=messages, message=hit, started=started, attempts=0, cached=True)
+        started, key = time.perf_counter(), self._key(messages, stop, kwargs)
+        if self.cache_path and (hit := await asyncio.to_thread(self._hit, messages, key, started)) is not None:
             return ChatResult(generations=[ChatGeneration(message=hit)])
         semaphore = _limiter(self.model, self.policy.max_concurrency).for_loop()
-        attempt = 0
-        while True:
-            attempt += 1
+        for attempt in itertools.count(1):
             try:
                 async with semaphore:
                     result = await self.inner._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
                 break
             except Exception as exc:
-                if attempt >= self.policy.max_attempts or not _is_retryable(exc):
-                    self._record(messages=messages, message=None, started=started, attempts=attempt, cached=False, error=exc)
-                    raise self._give_up(exc, attempt, started) from exc
-                await asyncio.sleep(self.policy.delay(attempt))
-        return self._finish(messages, result, key, started, attempt)
-
-    def _finish(self, messages: list[BaseMessage], result: ChatResult, key: str, started: float, attempts: int) -> ChatResult:
-        message = result.generations[0].message
-        if self.cache_path:
-            response_cache(self.cache_path).put(key, message)
-        self._record(messages=messages, message=message, started=started, attempts=attempts, cached=False)
+                await asyncio.sleep(self._retry_delay(exc, attempt=attempt, started=started, messages=messages, streamed=False))
+        self._finish(messages, result.generations[0].message, key, started, attempt)
         return result
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        started = time.perf_counter()
-        key = self._key(messages, stop, kwargs) if self.cache_path else ""
-        if (hit := self._cached(key)) is not None:
-            self._record(messages=messages, message=hit, started=started, attempts=0, cached=True)
-            yield ChatGenerationChunk(message=AIMessageChunk(content=hit.content, usage_metadata=getattr(hit, "usage_metadata", None)))
+        started, key = time.perf_counter(), self._key(messages, stop, kwargs)
+        if (hit := self._hit(messages, key, started)) is not None:
+            yield _chunk_of(hit)
             return
         limiter = _limiter(self.model, self.policy.max_concurrency)
-        attempt = 0
-        while True:
-            attempt += 1
-            received: ChatGenerationChunk | None = None
+        received: ChatGenerationChunk | None = None
+        for attempt in itertools.count(1):
             try:
                 with limiter.sync:
                     for chunk in self.inner._stream(messages, stop=stop, run_manager=run_manager, **kwargs):
@@ -272,27 +273,19 @@ class GatewayChatModel(BaseChatModel):
                         yield chunk
                 break
             except Exception as exc:
-                # Once text has reached the caller a retry would duplicate it: only fail before that.
-                if received is not None or attempt >= self.policy.max_attempts or not _is_retryable(exc):
-                    self._record(messages=messages, message=None, started=started, attempts=attempt, cached=False, error=exc)
-                    raise self._give_up(exc, attempt, started) from exc
-                time.sleep(self.policy.delay(attempt))
+                time.sleep(self._retry_delay(exc, attempt=attempt, started=started, messages=messages, streamed=received is not None))
         if received is not None:
-            self._finish(messages, ChatResult(generations=[ChatGeneration(message=_as_message(received.message))]), key, started, attempt)
+            self._finish(messages, _as_message(received.message), key, started, attempt)
 
     async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                        run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
-        started = time.perf_counter()
-        key = self._key(messages, stop, kwargs) if self.cache_path else ""
-        if self.cache_path and (hit := await asyncio.to_thread(self._cached, key)) is not None:
-            self._record(messages=messages, message=hit, started=started, attempts=0, cached=True)
-            yield ChatGenerationChunk(message=AIMessageChunk(content=hit.content, usage_metadata=getattr(hit, "usage_metadata", None)))
+        started, key = time.perf_counter(), self._key(messages, stop, kwargs)
+        if self.cache_path and (hit := await asyncio.to_thread(self._hit, messages, key, started)) is not None:
+            yield _chunk_of(hit)
             return
         semaphore = _limiter(self.model, self.policy.max_concurrency).for_loop()
-        attempt = 0
-        while True:
-            attempt += 1
-            received: ChatGenerationChunk | None = None
+        received: ChatGenerationChunk | None = None
+        for attempt in itertools.count(1):
             try:
                 async with semaphore:
                     async for chunk in self.inner._astream(messages, stop=stop, run_manager=run_manager, **kwargs):
@@ -300,12 +293,9 @@ class GatewayChatModel(BaseChatModel):
                         yield chunk
                 break
             except Exception as exc:
-                if received is not None or attempt >= self.policy.max_attempts or not _is_retryable(exc):
-                    self._record(messages=messages, message=None, started=started, attempts=attempt, cached=False, error=exc)
-                    raise self._give_up(exc, attempt, started) from exc
-                await asyncio.sleep(self.policy.delay(attempt))
+                await asyncio.sleep(self._retry_delay(exc, attempt=attempt, started=started, messages=messages, streamed=received is not None))
         if received is not None:
-            self._finish(messages, ChatResult(generations=[ChatGeneration(message=_as_message(received.message))]), key, started, attempt)
+            self._finish(messages, _as_message(received.message), key, started, attempt)
 
     # -- composition -----------------------------------------------------------------------------
 
@@ -322,6 +312,10 @@ class GatewayChatModel(BaseChatModel):
         if include_raw or kwargs:
             raise ModelError("agentgraphs structured output takes only schema, agent and max_repairs")
         return StructuredOutput(model=self, schema=schema, agent=agent or self.role, max_repairs=max_repairs)
+
+
+def _chunk_of(message: BaseMessage) -> ChatGenerationChunk:
+    return ChatGenerationChunk(message=AIMessageChunk(content=message.content, usage_metadata=getattr(message, "usage_metadata", None)))
 
 
 def _as_message(chunk: BaseMessage) -> AIMessage:

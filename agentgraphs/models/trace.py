@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from agentgraphs.models.per_path import PerPath
+
 __all__ = ["TraceWriter", "known_secrets", "redact", "trace_writer"]
 
 _SECRET_ENV = re.compile(r"(API_KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
@@ -62,15 +64,5 @@ class TraceWriter:
                 fh.write(line + "\n")
 
 
-_writers: dict[Path, TraceWriter] = {}
-_writers_lock = threading.Lock()
-
-
-def trace_writer(path: Path | str) -> TraceWriter:
-    """The process's one writer for ``path`` (so concurrent calls share its lock)."""
-    key = Path(path).resolve()
-    with _writers_lock:
-        writer = _writers.get(key)
-        if writer is None:
-            writer = _writers[key] = TraceWriter(key)
-        return writer
+trace_writer = PerPath(TraceWriter)
+"""The process's one writer per trace file (so concurrent calls share its lock)."""
