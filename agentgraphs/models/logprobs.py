@@ -77,11 +77,12 @@ def _llamacpp(base_url: str, prompt: str | Sequence[BaseMessage], target: str, t
                          logprobs=tuple(float(t["logprob"]) for t in content))
 
 
-def _echo(base_url: str, model_name: str, prompt: str | Sequence[BaseMessage], target: str, timeout_s: float) -> TargetLogprob:
+def _echo(base_url: str, model_name: str, prompt: str | Sequence[BaseMessage], target: str, timeout_s: float,
+          api_key: str) -> TargetLogprob:
     """OpenAI-compatible servers that score a prompt (vLLM, SGLang): ``echo`` with ``logprobs``."""
     if not isinstance(prompt, str):
         raise ModelError("target log-probabilities over chat messages need a local: or hf: model; pass the prompt as text")
-    headers = {"Authorization": f"Bearer {os.environ.get('VLLM_API_KEY', 'EMPTY')}"}
+    headers = {"Authorization": f"Bearer {api_key}"}
     with httpx.Client(timeout=timeout_s, headers=headers) as client:
         body = client.post(f"{base_url}/completions", json={
             "model": model_name, "prompt": prompt + target, "max_tokens": 1, "echo": True, "logprobs": 1,
@@ -92,6 +93,16 @@ def _echo(base_url: str, model_name: str, prompt: str | Sequence[BaseMessage], t
         raise ModelError(f"the server at {base_url} returned no prompt logprobs; it must support echo with logprobs (vLLM does)")
     picked = [(tok, lp) for off, tok, lp in zip(offsets, tokens, values) if len(prompt) <= off < len(prompt) + len(target)]
     return TargetLogprob(target=target, tokens=tuple(t for t, _ in picked), logprobs=tuple(float(v) for _, v in picked))
+
+
+def _api_key(model: GatewayChatModel, provider: str) -> str:
+    """The key the model's chat calls use (openai: models send OPENAI_API_KEY, not VLLM_API_KEY)."""
+    secret = getattr(model.inner, "openai_api_key", None)
+    if hasattr(secret, "get_secret_value"):
+        return secret.get_secret_value()
+    if provider == "openai":
+        return os.environ.get("OPENAI_API_KEY", "")
+    return os.environ.get("VLLM_API_KEY", "EMPTY")
 
 
 def target_logprob(model: GatewayChatModel, prompt: str | Sequence[BaseMessage], target: str) -> TargetLogprob:
@@ -108,6 +119,7 @@ def target_logprob(model: GatewayChatModel, prompt: str | Sequence[BaseMessage],
     try:
         if provider == "local":
             return _llamacpp(model.base_url, prompt, target, model.policy.timeout_s)
-        return _echo(model.base_url, model.model.split(":", 1)[1].rsplit("@", 1)[0], prompt, target, model.policy.timeout_s)
+        return _echo(model.base_url, model.model.split(":", 1)[1].rsplit("@", 1)[0], prompt, target,
+                     model.policy.timeout_s, _api_key(model, provider))
     except httpx.HTTPError as exc:
         raise ModelError(f"scoring a target with {model.model} failed: {exc}") from exc

@@ -7,6 +7,7 @@ the cut is reported, not hidden.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +85,8 @@ def read_paper_text(path: str | Path, *, max_pages: int = 3) -> PaperText:
     path = Path(path)
     with _open(path) as doc:
         pages = min(max_pages, doc.page_count)
-        text = "\n".join(doc[i].get_text("text", sort=True) for i in range(pages)).strip()
+        # NFKC turns typesetting ligatures ("ﬁ") back into letters models and searches understand.
+        text = unicodedata.normalize("NFKC", "\n".join(doc[i].get_text("text", sort=True) for i in range(pages))).strip()
         if len(text) < 100:
             raise PdfError(f"{path} has no text layer (a scan?); run OCR first, e.g. `ocrmypdf in.pdf out.pdf`")
-        return PaperText(title=_title(doc[0]), text=text, pages_read=pages, pages_total=doc.page_count)
+        return PaperText(title=unicodedata.normalize("NFKC", _title(doc[0])), text=text, pages_read=pages, pages_total=doc.page_count)

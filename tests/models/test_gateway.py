@@ -119,7 +119,7 @@ def test_slow_server_times_out_is_retried_then_unavailable(server: OpenAITestSer
 def test_timeout_then_fast_answer_succeeds(server: OpenAITestServer, tmp_path: Path) -> None:
     server.behaviour.hang_s = 5.0
     server.behaviour.reply = lambda body: "fast now"
-    model = _model(server.base_url, tmp_path, max_attempts=3, timeout_s=0.3)
+    model = _model(server.base_url, tmp_path, max_attempts=5, timeout_s=0.3)
 
     def speed_up() -> None:
         while not server.requests:
@@ -392,3 +392,34 @@ def test_credentials_in_url_stay_out_of_trace_and_errors(tmp_path: Path) -> None
 
     assert "url-password-987" not in str(info.value)
     assert "url-password-987" not in (tmp_path / "trace.jsonl").read_text(encoding="utf-8")
+
+
+def test_target_scoring_uses_the_models_own_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``target_logprob`` on an OpenAI-compatible endpoint sends the key that model's chat calls send."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    from agentgraphs.models import target_logprob
+
+    seen: list[str | None] = []
+
+    async def completions(request: Request) -> JSONResponse:
+        seen.append(request.headers.get("authorization"))
+        body = await request.json()
+        assert body["echo"] is True and body["prompt"] == "The sky is blue"
+        scored = {"text_offset": [0, 3, 7, 10], "tokens": ["The", " sky", " is", " blue"],
+                  "token_logprobs": [None, -1.0, -0.5, -0.25]}
+        return JSONResponse({"choices": [{"text": "", "logprobs": scored}]})
+
+    srv = OpenAITestServer()
+    srv.app.add_route("/v1/completions", completions, methods=["POST"])
+    monkeypatch.setenv("VLLM_API_KEY", SECRET)
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_SECRET)
+    with srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        vllm_score = target_logprob(_model(srv.base_url, tmp_path), "The sky is", " blue")
+        openai_score = target_logprob(get_model("openai:test-model"), "The sky is", " blue")
+
+    assert vllm_score.tokens == openai_score.tokens == (" blue",)
+    assert vllm_score.total == openai_score.total == -0.25
+    assert seen == [f"Bearer {SECRET}", f"Bearer {OPENAI_SECRET}"]

@@ -65,3 +65,9 @@ def test_scanned_pdf_without_text_layer(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(PdfError, match="does not exist"):
         read_paper_text(tmp_path / "nope.pdf")
+
+
+def test_ligatures_become_letters(sample_paper: Path) -> None:
+    text = read_paper_text(sample_paper, max_pages=3).text
+    assert "\ufb01" not in text and "\ufb02" not in text
+    assert "fixed" in text
