@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
 
 from agentgraphs.models.per_path import PerPath
+from agentgraphs.models.trace import redact
 
 __all__ = ["ResponseCache", "cache_key", "response_cache"]
 
@@ -52,7 +53,8 @@ class ResponseCache:
         return None if row is None else messages_from_dict([json.loads(row[0])])[0]
 
     def put(self, key: str, message: BaseMessage) -> None:
-        text = json.dumps(message_to_dict(message), default=repr)
+        # Masked like the trace: a model that echoes a key back must not store it on disk.
+        text = redact(json.dumps(message_to_dict(message), default=repr))
         with self._lock:
             self._conn.execute("INSERT OR REPLACE INTO responses (key, message) VALUES (?, ?)", (key, text))
             self._conn.commit()
