@@ -7,9 +7,10 @@ mixed round-robin so a small ``--tasks`` still covers every kind. Each task goes
 ``model.with_structured_output(schema, max_repairs=2)`` on each model (JSON-schema-constrained
 decoding, validation, repair retries). A per-task trace file counts the model calls, which says
 whether the answer was valid at the first try or after repairs; a ``StructuredOutputError`` is a
-failure. Goal: 100 % schema-valid.
+failure. Goal: 100 % schema-valid. ``--bounded-items`` also bounds the length of every list item
+(key terms, issues), which the constrained decoding then enforces.
 
-    python bench/structured_output.py [--tasks 50] [--models qwen2.5-0.5b,smollm2-135m] [--max-tokens 256]
+    python bench/structured_output.py [--tasks 50] [--models qwen2.5-0.5b,smollm2-135m] [--max-tokens 256] [--bounded-items] [--threads N]
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -58,6 +61,28 @@ class ScenarioFacts(BaseModel):
     issues: list[str] = Field(min_length=1, max_length=6, description="the legal issues the scenario raises")
 
 
+# The same schemas with every list item's length bounded too, which JSON-schema-constrained
+# decoding enforces: a small model then cannot copy whole sentences into a list item or loop in
+# one until max_tokens (``--bounded-items``).
+Term = Annotated[str, Field(max_length=60)]
+Issue = Annotated[str, Field(max_length=160)]
+
+
+class BoundedPaperFacts(PaperFacts):
+    key_terms: list[Term] = Field(min_length=3, max_length=3, description="three key technical terms")
+
+
+class BoundedPassageFacts(PassageFacts):
+    key_terms: list[Term] = Field(min_length=3, max_length=3, description="three key technical terms from the passage")
+
+
+class BoundedScenarioFacts(ScenarioFacts):
+    issues: list[Issue] = Field(min_length=1, max_length=6, description="the legal issues the scenario raises")
+
+
+SCHEMAS = {False: (PaperFacts, PassageFacts, ScenarioFacts), True: (BoundedPaperFacts, BoundedPassageFacts, BoundedScenarioFacts)}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Task:
     source: str
@@ -72,14 +97,15 @@ def _chunks(text: str, count: int) -> list[str]:
     return [" ".join(words[i:i + size]) for i in range(0, len(words), size)]
 
 
-def build_tasks(limit: int) -> list[Task]:
+def build_tasks(limit: int, *, bounded: bool = False) -> list[Task]:
+    paper_facts, passage_facts, scenario_facts = SCHEMAS[bounded]
     data = shared_data()
     scenarios, seen = [], set()
     for scenario in json.loads((data / "lawflow" / "lawflow_notebook_data.json").read_text(encoding="utf-8"))["scenarios"]:
         if scenario["text"] in seen:  # scenario_17 repeats scenario_14 in the notebook
             continue
         seen.add(scenario["text"])
-        scenarios.append(Task(source=scenario["id"], schema=ScenarioFacts, prompt=(
+        scenarios.append(Task(source=scenario["id"], schema=scenario_facts, prompt=(
             "Extract the facts of this business-formation scenario.\n\n" + scenario["text"])))
     papers = sorted((data / "papers").glob("*.pdf"))
     per_paper = max(1, math.ceil(max(0, limit - len(scenarios)) / len(papers)))
@@ -87,7 +113,7 @@ def build_tasks(limit: int) -> list[Task]:
     for pdf in papers:
         pieces = _chunks(read_paper_text(pdf, max_pages=1).text, per_paper)
         streams.append([
-            Task(source=f"{pdf.stem}#{i}", schema=PaperFacts if i == 0 else PassageFacts, prompt=(
+            Task(source=f"{pdf.stem}#{i}", schema=paper_facts if i == 0 else passage_facts, prompt=(
                 ("Extract the facts of this research paper's opening.\n\n" if i == 0
                  else "Extract the facts of this passage from a research paper.\n\n") + piece))
             for i, piece in enumerate(pieces)
@@ -125,12 +151,19 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=256, help="bound on each answer (default 256)")
     parser.add_argument("--max-repairs", type=int, default=2, help="repair retries after the first answer (default 2)")
     parser.add_argument("--show-failures", action="store_true", help="print each failure's error")
+    parser.add_argument("--bounded-items", action="store_true",
+                        help="bound each list item's length in the schemas too (see BoundedPassageFacts)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="llama.cpp threads (sets AGENTGRAPHS_LLAMA_THREADS; default: the framework's, all cores)")
     args = parser.parse_args()
+    if args.threads is not None:
+        os.environ["AGENTGRAPHS_LLAMA_THREADS"] = str(args.threads)
 
-    tasks = build_tasks(args.tasks)
-    kinds = {name: sum(t.schema.__name__ == name for t in tasks) for name in ("PaperFacts", "PassageFacts", "ScenarioFacts")}
+    tasks = build_tasks(args.tasks, bounded=args.bounded_items)
+    kinds = {schema.__name__: sum(t.schema is schema for t in tasks) for schema in SCHEMAS[args.bounded_items]}
     header(f"structured output: {len(tasks)} extraction tasks from real text per model",
-           f"tasks: {kinds}; max_tokens {args.max_tokens}, max_repairs {args.max_repairs}, temperature 0")
+           f"tasks: {kinds}; max_tokens {args.max_tokens}, max_repairs {args.max_repairs}, temperature 0; "
+           f"llama.cpp threads: {os.environ.get('AGENTGRAPHS_LLAMA_THREADS') or os.cpu_count()}")
     rows, failures = [], []
     with tempfile.TemporaryDirectory(prefix="agentgraphs-bench-") as tmp:
         for name in [m.strip() for m in args.models.split(",") if m.strip()]:

@@ -6,7 +6,7 @@ which the small embedded models need and larger ones respect.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -17,7 +17,6 @@ from agentgraphs.runtime import context_of
 
 __all__ = ["PROMPT", "PaperDigest", "summarize_paper"]
 
-PROMPT_VERSION = "1"
 PROMPT = (
     "You are a careful science communicator. You read the beginning of a research paper and "
     "write a digest for a curious reader. Use only facts stated in the text; do not invent "
@@ -28,11 +27,14 @@ PROMPT = (
 class PaperDigest(BaseModel):
     """What a reader should take away from a paper."""
 
-    title: str = Field(description="The paper's title.")
-    problem: str = Field(description="One sentence: the problem the paper addresses.")
-    method: str = Field(description="One or two sentences: what the paper does about it.")
-    findings: list[str] = Field(description="Two to four key findings or contributions, one sentence each.", min_length=1, max_length=6)
-    question: str = Field(description="One question the digest leaves a reader wanting to ask.")
+    # Length bounds become grammar limits under constrained decoding: a small model that starts to
+    # loop inside a string is stopped there instead of running to max_tokens (seen in bench/).
+    title: str = Field(description="The paper's title.", max_length=300)
+    problem: str = Field(description="One sentence: the problem the paper addresses.", max_length=400)
+    method: str = Field(description="One or two sentences: what the paper does about it.", max_length=600)
+    findings: list[Annotated[str, Field(max_length=300)]] = Field(
+        description="Two to four key findings or contributions, one sentence each.", min_length=1, max_length=5)
+    question: str = Field(description="One question the digest leaves a reader wanting to ask.", max_length=300)
 
 
 @register("agent", name="paper-summarizer")

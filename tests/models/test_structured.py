@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -251,3 +252,35 @@ def test_smollm2_returns_a_valid_instance_under_constrained_decoding(smollm2: Ga
         "Rate the sentiment of: 'I loved this film, the acting was superb.'"
     )
     assert isinstance(result, Sentiment)
+
+
+class CutOffOnce(GenericFakeChatModel):
+    """Raises the OpenAI client's cut-off error once (as it does with response_format), then answers."""
+
+    calls: int = 0
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:
+        self.calls += 1
+        if self.calls == 1:
+            completion = openai.types.chat.ChatCompletion.model_validate({
+                "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                "choices": [{"index": 0, "finish_reason": "length",
+                             "message": {"role": "assistant", "content": '{"title": "Attention", "year": 20'}}],
+            })
+            raise openai.LengthFinishReasonError(completion=completion)
+        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+
+def test_an_answer_cut_off_at_max_tokens_is_repaired_not_fatal() -> None:
+    fake = CutOffOnce(messages=iter([AIMessage('{"title": "Attention", "year": 2017, "topics": ["nlp"]}')]))
+    model = GatewayChatModel(inner=fake, model="fake:scripted", role="tester")
+    paper = model.with_structured_output(Paper, max_repairs=1).invoke("Attention is all you need, 2017")
+    assert paper.year == 2017 and fake.calls == 2
+
+
+def test_an_answer_always_cut_off_ends_in_structured_output_error() -> None:
+    fake = CutOffOnce(messages=iter([]))
+    model = GatewayChatModel(inner=fake, model="fake:scripted", role="tester")
+    with pytest.raises(StructuredOutputError, match="cut off at the token limit"):
+        model.with_structured_output(Paper, max_repairs=0).invoke("Attention is all you need, 2017")
