@@ -258,10 +258,12 @@ class CutOffOnce(GenericFakeChatModel):
     """Raises the OpenAI client's cut-off error once (as it does with response_format), then answers."""
 
     calls: int = 0
+    call_kwargs: list[dict[str, Any]] = Field(default_factory=list)
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
                   **kwargs: Any) -> ChatResult:
         self.calls += 1
+        self.call_kwargs.append(kwargs)
         if self.calls == 1:
             completion = openai.types.chat.ChatCompletion.model_validate({
                 "id": "x", "object": "chat.completion", "created": 0, "model": "m",
@@ -274,9 +276,13 @@ class CutOffOnce(GenericFakeChatModel):
 
 def test_an_answer_cut_off_at_max_tokens_is_repaired_not_fatal() -> None:
     fake = CutOffOnce(messages=iter([AIMessage('{"title": "Attention", "year": 2017, "topics": ["nlp"]}')]))
-    model = GatewayChatModel(inner=fake, model="fake:scripted", role="tester")
+    model = GatewayChatModel(inner=fake, model="fake:scripted", role="tester", supports_json_schema=True)
     paper = model.with_structured_output(Paper, max_repairs=1).invoke("Attention is all you need, 2017")
     assert paper.year == 2017 and fake.calls == 2
+    # The repair does not repeat the decode that looped: it samples with a frequency penalty.
+    assert "frequency_penalty" not in fake.call_kwargs[0]
+    assert fake.call_kwargs[1]["frequency_penalty"] > 0 and fake.call_kwargs[1]["temperature"] > 0
+    assert fake.call_kwargs[1]["response_format"]["type"] == "json_schema"
 
 
 def test_an_answer_always_cut_off_ends_in_structured_output_error() -> None:
