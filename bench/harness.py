@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
+from statistics import median
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -52,10 +52,6 @@ def interleaved(variants: Mapping[str, Callable[[], Any]], reps: int, *, warmup:
             variants[name]()
             times[name].append(time.perf_counter() - started)
     return times
-
-
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values)
 
 
 def ratio(numerator: Sequence[float], denominator: Sequence[float]) -> float:

@@ -105,6 +105,34 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         link = link.__cause__ or link.__context__
 
 
+def _cut_off(exc: BaseException) -> AIMessage | None:
+    """The answer inside the OpenAI client's ``LengthFinishReasonError``, if that is what ``exc`` is.
+
+    With ``response_format`` the client raises when the answer hit ``max_tokens``, where without
+    it the truncated text is simply returned. A cut-off answer is an answer, not a failed call: it
+    is returned (``finish_reason: length``) so callers, structured output among them, see the same
+    thing whatever the request.
+    """
+    for link in _chain(exc):
+        if type(link).__name__ == "LengthFinishReasonError":
+            completion = getattr(link, "completion", None)
+            choices = getattr(completion, "choices", None) or []
+            usage = getattr(completion, "usage", None)
+            return AIMessage(
+                content=(choices[0].message.content or "") if choices else "",
+                response_metadata={"finish_reason": "length"},
+                usage_metadata=None if usage is None else {
+                    "input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens,
+                    "total_tokens": usage.total_tokens,
+                },
+            )
+    return None
+
+
+_LENGTH_TAIL = ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={"finish_reason": "length"}))
+"""The last chunk of a stream cut off at ``max_tokens``."""
+
+
 def _is_retryable(exc: BaseException) -> bool:
     """Connection failures, timeouts, 5xx and 429 are worth another attempt; nothing else is."""
     status = _status_of(exc)
@@ -160,6 +188,8 @@ class GatewayChatModel(BaseChatModel):
     def _key(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> str:
         # The backend's own settings (get_model(..., temperature=...)) change replies as much as
         # per-call ones; its identifying params name them without endpoint or credentials.
+        if not self.cache_path:
+            return ""  # hashing every prompt is wasted work when nothing is cached
         backend = getattr(self.inner, "_identifying_params", {})
         return cache_key(self.model, messages, {"stop": stop, "_backend": dict(backend), **kwargs})
 
@@ -237,6 +267,9 @@ class GatewayChatModel(BaseChatModel):
                     result = self.inner._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
                 break
             except Exception as exc:
+                if (partial := _cut_off(exc)) is not None:
+                    result = ChatResult(generations=[ChatGeneration(message=partial)])
+                    break
                 time.sleep(self._retry_delay(exc, attempt=attempt, started=started, messages=messages, streamed=False))
         self._finish(messages, result.generations[0].message, key, started, attempt)
         return result
@@ -253,6 +286,9 @@ class GatewayChatModel(BaseChatModel):
                     result = await self.inner._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
                 break
             except Exception as exc:
+                if (partial := _cut_off(exc)) is not None:
+                    result = ChatResult(generations=[ChatGeneration(message=partial)])
+                    break
                 await asyncio.sleep(self._retry_delay(exc, attempt=attempt, started=started, messages=messages, streamed=False))
         self._finish(messages, result.generations[0].message, key, started, attempt)
         return result
@@ -273,6 +309,10 @@ class GatewayChatModel(BaseChatModel):
                         yield chunk
                 break
             except Exception as exc:
+                if received is not None and _cut_off(exc) is not None:  # the text is out: just end it
+                    received += _LENGTH_TAIL
+                    yield _LENGTH_TAIL
+                    break
                 time.sleep(self._retry_delay(exc, attempt=attempt, started=started, messages=messages, streamed=received is not None))
         if received is not None:
             self._finish(messages, _as_message(received.message), key, started, attempt)
@@ -293,6 +333,10 @@ class GatewayChatModel(BaseChatModel):
                         yield chunk
                 break
             except Exception as exc:
+                if received is not None and _cut_off(exc) is not None:  # the text is out: just end it
+                    received += _LENGTH_TAIL
+                    yield _LENGTH_TAIL
+                    break
                 await asyncio.sleep(self._retry_delay(exc, attempt=attempt, started=started, messages=messages, streamed=received is not None))
         if received is not None:
             self._finish(messages, _as_message(received.message), key, started, attempt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,12 +22,21 @@ class PerPath(Generic[T]):
     def __init__(self, factory: Callable[[Path], T]) -> None:
         self._factory = factory
         self._objects: dict[Path, T] = {}
+        self._by_spelling: dict[str, T] = {}
         self._lock = threading.Lock()
 
     def __call__(self, path: Path | str) -> T:
+        # Callers ask once per model call with the same string: look that up before touching the
+        # file system, and resolve (a syscall) only the first time a spelling is seen.
+        spelling = str(path)
+        found = self._by_spelling.get(spelling)
+        if found is not None:
+            return found
         key = Path(path).resolve()
         with self._lock:
             found = self._objects.get(key)
             if found is None:
                 found = self._objects[key] = self._factory(key)
+            if os.path.isabs(spelling):  # a relative spelling names another file after a chdir
+                self._by_spelling[spelling] = found
             return found

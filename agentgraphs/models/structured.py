@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import BaseModel, ValidationError
 
-from agentgraphs.errors import ModelError, StructuredOutputError
+from agentgraphs.errors import StructuredOutputError
 
 __all__ = ["StructuredOutput", "extract_json", "schema_instruction"]
 
@@ -100,25 +100,16 @@ class StructuredOutput(Runnable[Any, T], Generic[T]):
         return StructuredOutputError(agent=self.agent, schema=self.schema.__name__, last_output=text,
                                      problem=_problem(exc), attempts=self.max_repairs + 1)
 
-    def _check(self, messages: list[BaseMessage], attempt: int, reply: BaseMessage | None,
-               error: ModelError | None) -> tuple[T | None, list[BaseMessage]]:
+    def _check(self, messages: list[BaseMessage], attempt: int, reply: BaseMessage) -> tuple[T | None, list[BaseMessage]]:
         """The validated answer, or ``None`` and the messages of the repair attempt to make next.
 
-        Raises the call's own error when it was not a cut-off answer, and
-        :class:`StructuredOutputError` when the last attempt is spent.
+        Raises :class:`StructuredOutputError` when the last attempt is spent.
         """
-        problem: Exception
-        if error is not None:
-            text = _cut_off_answer(error)
-            if text is None:
-                raise error
-            problem = ValueError(_CUT_OFF)
-        else:
-            text = _text(reply) if reply is not None else ""
-            try:
-                return self._parse(text), messages
-            except (ValueError, ValidationError) as exc:
-                problem = exc
+        text = _text(reply)
+        try:
+            return self._parse(text), messages
+        except (ValueError, ValidationError) as exc:
+            problem: Exception = ValueError(_CUT_OFF) if _was_cut_off(reply) else exc
         if attempt == self.max_repairs:
             raise self._fail(text, problem) from problem
         return None, self._repair(messages, text, problem)
@@ -126,50 +117,30 @@ class StructuredOutput(Runnable[Any, T], Generic[T]):
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> T:
         messages, bound = self._messages(input), self._bound()
         for attempt in range(self.max_repairs + 1):
-            try:
-                reply, error = bound.invoke(messages, config), None
-            except ModelError as exc:
-                reply, error = None, exc
-            answer, messages = self._check(messages, attempt, reply, error)
+            reply = bound.invoke(messages, config)
+            answer, messages = self._check(messages, attempt, reply)
             if answer is not None:
                 return answer
-            if error is not None:  # cut off at the token limit: decode differently next time
-                bound = self._bound(escape_loop=True)
+            bound = self._bound(escape_loop=_was_cut_off(reply))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> T:
         messages, bound = self._messages(input), self._bound()
         for attempt in range(self.max_repairs + 1):
-            try:
-                reply, error = await bound.ainvoke(messages, config), None
-            except ModelError as exc:
-                reply, error = None, exc
-            answer, messages = self._check(messages, attempt, reply, error)
+            reply = await bound.ainvoke(messages, config)
+            answer, messages = self._check(messages, attempt, reply)
             if answer is not None:
                 return answer
-            if error is not None:  # cut off at the token limit: decode differently next time
-                bound = self._bound(escape_loop=True)
+            bound = self._bound(escape_loop=_was_cut_off(reply))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 _CUT_OFF = "the answer was cut off at the token limit (max_tokens) before the JSON was complete; answer more briefly"
 
 
-def _cut_off_answer(exc: BaseException) -> str | None:
-    """The partial text of an answer that hit ``max_tokens``, when the client raised instead of returning it.
-
-    With ``response_format`` the OpenAI client parses the answer and raises
-    ``LengthFinishReasonError`` when it was cut off; that is a bad answer to repair, not a failed call.
-    """
-    seen: set[int] = set()
-    link: BaseException | None = exc
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        if type(link).__name__ == "LengthFinishReasonError":
-            choices = getattr(getattr(link, "completion", None), "choices", None) or []
-            return (choices[0].message.content or "") if choices else ""
-        link = link.__cause__ or link.__context__
-    return None
+def _was_cut_off(reply: BaseMessage) -> bool:
+    """Whether the model stopped at the token limit (the gateway reports it as ``finish_reason``)."""
+    return reply.response_metadata.get("finish_reason") == "length"
 
 
 def _text(message: BaseMessage) -> str:

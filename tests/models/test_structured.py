@@ -13,8 +13,8 @@ from typing import Any
 import openai
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import BaseModel, Field
 
 from agentgraphs.errors import ModelError, StructuredOutputError
@@ -290,3 +290,31 @@ def test_an_answer_always_cut_off_ends_in_structured_output_error() -> None:
     model = GatewayChatModel(inner=fake, model="fake:scripted", role="tester")
     with pytest.raises(StructuredOutputError, match="cut off at the token limit"):
         model.with_structured_output(Paper, max_repairs=0).invoke("Attention is all you need, 2017")
+
+
+class CutOffStream(GenericFakeChatModel):
+    """Streams part of an answer, then raises the client's cut-off error (as ChatOpenAI does)."""
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
+                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        for piece in ('{"title": ', '"Attention"'):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+        completion = openai.types.chat.ChatCompletion.model_validate({
+            "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "length",
+                         "message": {"role": "assistant", "content": '{"title": "Attention"'}}],
+        })
+        raise openai.LengthFinishReasonError(completion=completion)
+
+
+def test_a_stream_cut_off_at_max_tokens_ends_with_finish_reason_length(tmp_path: Path) -> None:
+    model = GatewayChatModel(inner=CutOffStream(messages=iter([])), model="fake:scripted", role="tester",
+                             trace_path=str(tmp_path / "trace.jsonl"))
+    chunks = list(model.stream("hi"))
+    assert "".join(str(c.content) for c in chunks) == '{"title": "Attention"'
+    merged = chunks[0]
+    for chunk in chunks[1:]:
+        merged += chunk
+    assert merged.response_metadata["finish_reason"] == "length"
+    record = json.loads((tmp_path / "trace.jsonl").read_text().splitlines()[-1])
+    assert record["error"] is None and record["output"] == '{"title": "Attention"'
