@@ -8,7 +8,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import openai
 import pytest
@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from agentgraphs.errors import ModelError, StructuredOutputError
 from agentgraphs.models import CallPolicy, GatewayChatModel, get_model
-from agentgraphs.models.structured import extract_json
+from agentgraphs.models.structured import LIST_ITEM_MAX_CHARS, decoding_schema, extract_json
 from agentgraphs.testing.openai_server import OpenAITestServer
 
 
@@ -202,7 +202,25 @@ def test_json_schema_backends_get_response_format(tmp_path: Path) -> None:
     response_format = server.requests[0]["response_format"]
     assert response_format["type"] == "json_schema"
     assert response_format["json_schema"]["name"] == "Paper"
-    assert response_format["json_schema"]["schema"] == json.loads(json.dumps(Paper.model_json_schema()))
+    sent = response_format["json_schema"]["schema"]
+    assert sent["properties"]["title"] == Paper.model_json_schema()["properties"]["title"]
+    assert sent["properties"]["topics"]["items"] == {"type": "string", "maxLength": LIST_ITEM_MAX_CHARS}
+
+
+class Bounded(BaseModel):
+    """Nested lists, one already bounded by its author."""
+
+    terms: list[Annotated[str, Field(max_length=20)]]
+    sections: list[Paper]
+
+
+def test_decoding_schema_bounds_only_unbounded_list_item_strings() -> None:
+    """A small model loops inside a string nothing ends; the grammar bound ends it, and only there."""
+    sent = decoding_schema(Bounded)
+    assert sent["properties"]["terms"]["items"]["maxLength"] == 20  # the author's bound wins
+    assert sent["$defs"]["Paper"]["properties"]["topics"]["items"]["maxLength"] == LIST_ITEM_MAX_CHARS
+    assert "maxLength" not in sent["$defs"]["Paper"]["properties"]["title"]
+    assert Bounded.model_json_schema()["$defs"]["Paper"]["properties"]["topics"]["items"] == {"type": "string"}
 
 
 def test_structured_calls_go_through_the_gateway_trace(tmp_path: Path) -> None:
