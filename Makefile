@@ -15,10 +15,10 @@ $(SETUP_STAMP): pyproject.toml constraints.txt scripts/setup.sh tests/plugin_pkg
 	bash scripts/setup.sh
 	touch $@
 
-# The main job: a real paper PDF through a real graph on the embedded local model.
+# The main job: a paper PDF → a narrated explainer video (SciTalk) on the embedded local model.
 demo: setup
 	$(BIN)/python examples/sample_paper.py runs/sample_paper.pdf
-	$(BIN)/agentgraphs run paper-digest --paper runs/sample_paper.pdf
+	$(BIN)/agentgraphs run scitalk --paper runs/sample_paper.pdf
 
 test: setup
 	$(BIN)/python -m pytest -m "not slow"
@@ -31,6 +31,8 @@ bench: setup
 	$(BIN)/python bench/concurrency.py
 	$(BIN)/python bench/embedded_model.py
 	$(BIN)/python bench/structured_output.py
+	$(BIN)/python bench/render.py
+	$(BIN)/python bench/scitalk.py
 
 studio: setup
 	$(BIN)/agentgraphs studio

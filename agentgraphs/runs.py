@@ -2,7 +2,7 @@
 
 A run directory holds ``run.json`` (graph, inputs and their file hashes, model choices),
 ``checkpoints.sqlite`` (LangGraph's SQLite checkpointer, written synchronously after every node),
-``trace.jsonl`` (every model call), the artefacts the nodes write, and ``report.md``. A process
+``trace.jsonl`` (every model call), the artefacts the nodes write, and ``run.md`` (a short report). A process
 killed mid-graph loses at most the node it was in: :func:`resume` continues from the last
 checkpoint, and answers a human decision point (``interrupt``) when given a value.
 """
@@ -123,6 +123,13 @@ class Run:
         self.result = RunResult(run_dir=self.run_dir, graph=self.spec.name, status=status, state=state,
                                 artefacts=artefacts, main_artefact=None if main is None else Path(main), interrupts=interrupts)
 
+    def wait(self) -> RunResult:
+        """Drive the run to its end (or its next decision point) and return what it made."""
+        for _ in self:
+            pass
+        assert self.result is not None
+        return self.result
+
 
 def stream(graph: str | GraphSpec, inputs: Mapping[str, Any] | BaseModel | None = None, *,
            models: Mapping[str, str] | None = None, run_dir: str | Path | None = None, cache: bool = False,
@@ -157,11 +164,7 @@ def run(graph: str | GraphSpec, inputs: Mapping[str, Any] | BaseModel | None = N
         models: Mapping[str, str] | None = None, run_dir: str | Path | None = None, cache: bool = False,
         progress: bool = False) -> RunResult:
     """Run ``graph`` to its end (or its first decision point) and return what it made."""
-    handle = stream(graph, inputs, models=models, run_dir=run_dir, cache=cache, progress=progress)
-    for _ in handle:
-        pass
-    assert handle.result is not None
-    return handle.result
+    return stream(graph, inputs, models=models, run_dir=run_dir, cache=cache, progress=progress).wait()
 
 
 def resume(run_dir: str | Path, *, answer: Any = None, models: Mapping[str, str] | None = None,
@@ -254,4 +257,4 @@ def _write_report(run_dir: Path, spec: GraphSpec, *, status: str, state: dict[st
         *([f"- {name}: `{Path(path).name}`" for name, path in sorted(artefacts.items())] or ["None yet."]),
         "", "## Model calls", "", *_trace_summary(run_dir / "trace.jsonl"), "",
     ]
-    write_text(run_dir / "report.md", "\n".join(lines))
+    write_text(run_dir / "run.md", "\n".join(lines))

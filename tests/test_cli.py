@@ -71,7 +71,7 @@ def test_not_a_pdf_fails_without_a_half_written_artefact(tmp_path: Path) -> None
     assert out.returncode == 2
     assert "not a PDF" in out.stderr and "Traceback" not in out.stderr
     assert not (run_dir / "digest.md").exists()
-    assert "status: failed" in (run_dir / "report.md").read_text()
+    assert "status: failed" in (run_dir / "run.md").read_text()
 
 
 def test_debug_shows_the_traceback() -> None:

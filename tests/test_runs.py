@@ -39,7 +39,7 @@ def test_run_directory_holds_everything(tmp_path: Path) -> None:
     record = json.loads((run_dir / "run.json").read_text())
     assert record["graph"] == COUNTDOWN and record["inputs"]["steps"] == 3
     assert (run_dir / "checkpoints.sqlite").stat().st_size > 0
-    report = (run_dir / "report.md").read_text()
+    report = (run_dir / "run.md").read_text()
     assert "status: done" in report and "summary.txt" in report
     assert not list(run_dir.glob("*.tmp*")), "no temporary files may be left behind"
 
@@ -151,7 +151,7 @@ def test_unreachable_model_fails_clearly_and_the_run_resumes_on_another(tmp_path
     run_dir = tmp_path / "run"
     with pytest.raises(ModelUnavailableError, match=r"vllm:down@http://127.0.0.1:9/v1.*resumed"):
         agentgraphs.run("paper-digest", {"paper": str(sample_paper), "max_pages": 1}, run_dir=run_dir)
-    assert "status: failed" in (run_dir / "report.md").read_text()
+    assert "status: failed" in (run_dir / "run.md").read_text()
     with OpenAITestServer(ServerBehaviour(reply=_digest_reply)) as server:
         handle = agentgraphs.resume(run_dir, models={"summarizer": f"vllm:test-model@{server.base_url}"})
         events = [event.node for event in handle]
@@ -169,7 +169,7 @@ def test_no_secret_reaches_any_file_of_a_run(tmp_path: Path, sample_paper: Path,
                                  models={"default": f"vllm:test-model@{server.base_url}"}, run_dir=tmp_path / "run")
         assert server.headers[-1]["authorization"] == f"Bearer {secret}"  # it was used...
     files = [p for p in result.run_dir.rglob("*") if p.is_file()]
-    assert {p.name for p in files} >= {"run.json", "checkpoints.sqlite", "trace.jsonl", "report.md", "digest.md"}
+    assert {p.name for p in files} >= {"run.json", "checkpoints.sqlite", "trace.jsonl", "run.md", "digest.md"}
     for path in files:  # ...and written nowhere
         assert secret.encode() not in path.read_bytes(), f"the API key leaked into {path.name}"
 
@@ -184,4 +184,4 @@ def test_paper_digest_on_the_embedded_model(tmp_path: Path, sample_paper: Path, 
     records = [json.loads(line) for line in (result.run_dir / "trace.jsonl").read_text().splitlines()]
     assert records and records[0]["role"] == "summarizer" and records[0]["model"] == "local:qwen2.5-0.5b"
     assert records[-1]["output_tokens"] > 20
-    assert "local:qwen2.5-0.5b" in (result.run_dir / "report.md").read_text()
+    assert "local:qwen2.5-0.5b" in (result.run_dir / "run.md").read_text()

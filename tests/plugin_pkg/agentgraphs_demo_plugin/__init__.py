@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from agentgraphs import register
+from agentgraphs.agents.scitalk.critics import Persona
 from agentgraphs.graph_spec import Artefacts
 from agentgraphs.runtime import RunContext, context_of
 
@@ -75,3 +76,11 @@ def echo_critic(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str
     model = context_of(runtime).model("critic").with_structured_output(Critique, agent="echo-critic")
     critique = model.invoke([HumanMessage(f"Score this text from 1 to 5 and comment briefly:\n{state['text']}")])
     return {"critique": critique.model_dump()}
+
+
+@register("agent", name="skeptic", scitalk_persona=True)
+def skeptic() -> Persona:
+    """A SciTalk viewer persona from a third-party package."""
+    return Persona(name="skeptic", description=(
+        "A reviewer who doubts every claim: wants to see the figure that backs each number, "
+        "and notices when a result is overstated."))

@@ -1,0 +1,97 @@
+"""The scene planner: one script part becomes 1-5 timed sub-scenes, each with the visual to show.
+
+Role ``scene_planner``; one call per script part (the graph fans the parts out with ``Send``). The
+part's narration is split into sentence groups by a deterministic rule, and the model chooses, for
+each group, what the viewer sees: the title card, one of the paper's own figures, or key text.
+The narration itself is never rewritten here, so what is spoken is exactly what the writer wrote
+and its timing comes from the audio (audio first).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field, create_model
+
+from agentgraphs.agents.scitalk.prompts import PromptVersion, system_prompt
+from agentgraphs.registry import register
+from agentgraphs.runtime import context_of
+
+__all__ = ["GUIDANCE", "MAX_SUBSCENES", "ROLE", "SubScene", "plan_scenes", "split_narration"]
+
+MAX_SUBSCENES = 5
+
+ROLE = (
+    "You are the scene planner of a short explainer video about a research paper. You get one part "
+    "of the spoken script, already cut into numbered shots, and the paper's figures with their "
+    "captions. For each shot choose what the viewer sees: 'title' (the paper's title card), "
+    "'figure' (one of the paper's own figures: give its id) or 'text' (key words on screen). Also "
+    "say in a few words what the viewer sees. Only use figure ids from the list."
+)
+
+GUIDANCE = (
+    "Show a figure whenever the shot talks about a result, a method diagram or a number that a "
+    "figure shows. Use the title card for the opening shot of the hook. Do not show the same figure "
+    "in two shots in a row unless the narration keeps talking about it."
+)
+
+
+class SubScene(BaseModel):
+    """A planned sub-scene: its narration and the visual chosen for it."""
+
+    id: str
+    part: str
+    narration: str
+    visual: Literal["title", "figure", "text"]
+    figure: str | None = None
+    note: str = ""
+
+
+def split_narration(text: str, *, max_chunks: int = MAX_SUBSCENES) -> list[str]:
+    """The narration as sentence groups: sentences, with the shortest neighbours merged to fit."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", text.strip()) if s.strip()]
+    chunks = sentences or [text.strip()]
+    while len(chunks) > max_chunks:
+        # Merge the pair with the fewest words: keeps sub-scenes balanced in length.
+        index = min(range(len(chunks) - 1), key=lambda i: len(chunks[i].split()) + len(chunks[i + 1].split()))
+        chunks[index:index + 2] = [f"{chunks[index]} {chunks[index + 1]}"]
+    return chunks
+
+
+def _shot_schema(count: int, figure_ids: list[str]) -> type[BaseModel]:
+    figure = Literal[tuple([*figure_ids, "none"])]  # type: ignore[valid-type]
+    shot = create_model(
+        "Shot",
+        visual=(Literal["title", "figure", "text"], ...),
+        figure=(figure, Field(description="A figure id when visual is 'figure', else 'none'.")),
+        note=(str, Field(max_length=120, description="What the viewer sees, in a few words.")),
+    )
+    return create_model("ShotPlan", shots=(list[shot], Field(min_length=count, max_length=count)))  # type: ignore[valid-type]
+
+
+@register("agent", name="scitalk-scene-planner", role="scene_planner")
+def plan_scenes(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
+    """Plan the sub-scenes of ``state['part']`` (a ``Send`` payload from the graph)."""
+    part, chunks = state["part"], split_narration(state["narration"])
+    figures: list[dict[str, str]] = state.get("figures", [])
+    figure_ids = [f["id"] for f in figures]
+    prompt = PromptVersion.model_validate(state["prompts"]["scene_planner"])
+    shots = "\n".join(f"{i + 1}. {chunk}" for i, chunk in enumerate(chunks))
+    listing = "\n".join(f"- {f['id']}: {f['caption'][:160]}" for f in figures) or "(the paper has no figures)"
+    model = context_of(runtime).model("scene_planner", temperature=0.2)
+    answer = model.with_structured_output(_shot_schema(len(chunks), figure_ids), agent="scitalk-scene-planner").invoke([
+        SystemMessage(system_prompt(ROLE, prompt)),
+        HumanMessage(f"Paper: {state['title']}\nScript part: {part}\n\nShots:\n{shots}\n\nFigures:\n{listing}"),
+    ])
+    planned = []
+    for index, (chunk, shot) in enumerate(zip(chunks, answer.shots)):
+        figure = shot.figure if shot.figure != "none" else None
+        visual = shot.visual
+        if visual == "figure" and figure is None:
+            visual = "text"  # a figure shot without a figure: show its words instead
+        planned.append(SubScene(id=f"{part}-{index + 1}", part=part, narration=chunk, visual=visual,
+                                figure=figure if visual == "figure" else None, note=shot.note).model_dump())
+    return {"scenes": {f"{state['iteration']}/{part}": planned}}

@@ -1,0 +1,147 @@
+"""SciTalk on every shared paper: parse time, render speed against real time, parallel vs serial
+rendering, peak memory, with model time reported apart.
+
+For each paper: ``parse_paper`` is timed alone; then the whole graph runs once on the embedded
+model (``iterations=1``, 720×1280 unless ``--size``), which gives the model time (sum of call
+latencies from the run's trace) and the run's peak memory; then the run's own render plan and
+narration are rendered again with ``workers=2`` and ``workers=1``, interleaved ``--reps`` times, to
+time render+encode against the video's length (goal ≤ 0.5× real time) and the parallel speed-up
+(goal ≥ 1.6×), sampling the resident memory of this process and its render workers (goal ≤ 2 GB).
+
+    python bench/scitalk.py [--papers janus,MoBA,...] [--size 720x1280] [--reps 2] [--model local:qwen2.5-0.5b]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import console, header, median, shared_data, table  # noqa: E402
+
+import agentgraphs  # noqa: E402
+from agentgraphs.tools.paper import parse_paper  # noqa: E402
+from agentgraphs.tools.render_plan import RenderPlan  # noqa: E402
+from agentgraphs.tools.video import probe_video, render_video  # noqa: E402
+
+REALTIME_GOAL, SPEEDUP_GOAL, MEMORY_GOAL_GB = 0.5, 1.6, 2.0
+
+
+def _tree_rss_bytes(root: int) -> int:
+    """Resident memory of ``root`` and all its descendants now (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields[21]) * page
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+@contextmanager
+def peak_memory() -> Iterator[list[int]]:
+    """Samples this process tree's resident memory every 50 ms; yields a one-item list: the peak."""
+    peak, stop = [0], threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], _tree_rss_bytes(os.getpid()))
+            stop.wait(0.05)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        thread.join()
+
+
+def model_seconds(run_dir: Path) -> tuple[float, int]:
+    """Sum of model-call latencies and the number of calls, from the run's trace."""
+    records = [json.loads(line) for line in (run_dir / "trace.jsonl").read_text().splitlines() if line.strip()]
+    return sum(r.get("latency_s") or 0.0 for r in records), len(records)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--papers", default="", help="comma-separated substrings of paper file names (default: all)")
+    parser.add_argument("--size", default="720x1280")
+    parser.add_argument("--reps", type=int, default=2, help="interleaved render reps per worker count")
+    parser.add_argument("--model", default=None, help="model string for every role (default: the embedded model)")
+    args = parser.parse_args()
+
+    papers = sorted((shared_data() / "papers").glob("*.pdf"))
+    if args.papers:
+        papers = [p for p in papers if any(key.lower() in p.name.lower() for key in args.papers.split(","))]
+    header("scitalk: parse, render, encode, memory per shared paper",
+           f"size {args.size}, iterations 1, render reps {args.reps}, model {args.model or 'embedded default'}")
+    rows, summary = [], []
+    with tempfile.TemporaryDirectory(prefix="agentgraphs-bench-") as tmp:
+        for paper in papers:
+            started = time.perf_counter()
+            parsed = parse_paper(paper, Path(tmp) / f"{paper.stem}-parse")
+            parse_s = time.perf_counter() - started
+
+            run_dir = Path(tmp) / f"{paper.stem}-run"
+            with peak_memory() as run_peak:
+                started = time.perf_counter()
+                result = agentgraphs.run("scitalk", {"paper": str(paper), "size": args.size, "iterations": 1},
+                                         models={"default": args.model} if args.model else None, run_dir=run_dir)
+                run_s = time.perf_counter() - started
+            assert result.status == "done", result.status
+            model_s, calls = model_seconds(run_dir)
+
+            plan = RenderPlan.model_validate_json((run_dir / "round-1" / "scene_plan.json").read_text())
+            audio = {s.id: run_dir / "round-1" / "audio" / f"{s.id}.wav" for s in plan.scenes}
+            times: dict[int, list[float]] = {2: [], 1: []}
+            with peak_memory() as render_peak:
+                for rep in range(args.reps):
+                    for workers in ((2, 1) if rep % 2 == 0 else (1, 2)):
+                        started = time.perf_counter()
+                        render_video(plan, audio, Path(tmp) / f"{paper.stem}-r{rep}-w{workers}", workers=workers)
+                        times[workers].append(time.perf_counter() - started)
+            length = probe_video(run_dir / "video.mp4").duration_s
+            parallel, serial = median(times[2]), median(times[1])
+            rows.append([paper.stem[:28], len(parsed.figures), f"{parse_s:.2f}", f"{length:.1f}", len(plan.scenes),
+                         f"{parallel:.1f}", f"{parallel / length:.2f}×", f"{serial:.1f}", f"{serial / parallel:.2f}×",
+                         f"{render_peak[0] / 2**30:.2f}", f"{run_s:.0f}", f"{model_s:.0f} ({calls})", f"{run_peak[0] / 2**30:.2f}"])
+            summary.append((parallel / length, serial / parallel, render_peak[0] / 2**30))
+            console.print(f"done: {paper.name}")
+    console.print(table(
+        f"per paper at {args.size} (render = render+encode+join of the run's own plan; medians of {args.reps})",
+        ["paper", "figs", "parse s", "video s", "scenes", "render s (2 workers)", "render / real time",
+         "render s (serial)", "parallel speed-up", "render peak GB", "run s", "model s (calls)", "run peak GB"], rows))
+    worst_rt = max(s[0] for s in summary)
+    worst_speedup = min(s[1] for s in summary)
+    worst_mem = max(s[2] for s in summary)
+    console.print(table("goals", ["measure", "worst paper", "goal", "met"], [
+        ["render+encode / video length", f"{worst_rt:.2f}×", f"≤ {REALTIME_GOAL}×", "yes" if worst_rt <= REALTIME_GOAL else "no"],
+        ["parallel (2) / serial speed-up", f"{worst_speedup:.2f}×", f"≥ {SPEEDUP_GOAL}×", "yes" if worst_speedup >= SPEEDUP_GOAL else "no"],
+        ["render peak memory", f"{worst_mem:.2f} GB", f"≤ {MEMORY_GOAL_GB} GB", "yes" if worst_mem <= MEMORY_GOAL_GB else "no"],
+    ]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The SciTalk loop's wiring, on a scripted model: fan-outs, feedback rounds, prompt rewrites,
+artefacts per round, the report and persona plug-ins. Real PDF parsing, narration and rendering;
+only the model answers are scripted (valid instances of each agent's schema)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import agentgraphs
+from agentgraphs.agents.scitalk.prompts import GENERATORS
+from agentgraphs.agents.scitalk.reflector import CHECK_OWNERS
+from agentgraphs.errors import GraphInputError
+from agentgraphs.testing.openai_server import OpenAITestServer, ServerBehaviour
+from agentgraphs.testing.schema_reply import schema_reply
+
+
+@pytest.fixture(scope="module")
+def scripted_run(tmp_path_factory: pytest.TempPathFactory, sample_paper: Path) -> tuple[Path, list[dict]]:
+    with OpenAITestServer(ServerBehaviour(reply=schema_reply)) as server:
+        result = agentgraphs.run(
+            "scitalk",
+            {"paper": str(sample_paper), "iterations": 2, "size": "preview",
+             "personas": ["student", "agentgraphs_demo_plugin/skeptic"]},
+            models={"default": f"vllm:test-model@{server.base_url}"},
+            run_dir=tmp_path_factory.mktemp("scitalk") / "run",
+        )
+        requests = list(server.requests)
+    assert result.status == "done"
+    return result.run_dir, requests
+
+
+def test_two_rounds_keep_their_own_video_prompts_scores_and_checks(scripted_run: tuple[Path, list[dict]]) -> None:
+    run_dir, _ = scripted_run
+    for round_dir in (run_dir / "round-1", run_dir / "round-2"):
+        for name in ("video.mp4", "subtitles.srt", "script.md", "scene_plan.json", "checks.json", "critiques.json"):
+            assert (round_dir / name).is_file(), f"{round_dir.name}/{name} missing"
+        assert len(list((round_dir / "prompts").glob("*.md"))) == 5
+    for name in ("video.mp4", "subtitles.srt", "script.md", "scene_plan.json", "report.md", "scores.png"):
+        assert (run_dir / name).is_file(), name
+    assert not list(run_dir.rglob("*.tmp*")), "no temporary files may be left behind"
+
+
+def _reflected(run_dir: Path) -> set[str]:
+    """The generators that round 1's feedback concerns: the critics' target and the check owners."""
+    flags = json.loads((run_dir / "round-1" / "checks.json").read_text())["flags"]
+    return {"flashtalk_writer"} | {CHECK_OWNERS[flag["kind"]] for flag in flags}
+
+
+def test_feedback_rewrites_the_prompts_of_the_agents_it_names(scripted_run: tuple[Path, list[dict]]) -> None:
+    run_dir, _ = scripted_run
+    reflected = _reflected(run_dir)
+    for agent in GENERATORS:
+        prompt = (run_dir / "round-2" / "prompts" / f"{agent}.md").read_text()
+        version = 2 if agent in reflected else 1
+        assert prompt.startswith(f"# {agent}, version {version}"), (agent, prompt[:60])
+        assert ("Scripted guidance" in prompt) == (agent in reflected)
+
+
+def test_a_check_flag_reaches_the_agent_that_can_fix_it(scripted_run: tuple[Path, list[dict]]) -> None:
+    run_dir, requests = scripted_run
+    flags = json.loads((run_dir / "round-1" / "checks.json").read_text())["flags"]
+    assert flags, "the scripted on-screen text is too long to read in time; the checks must say so"
+    rewrites = [r["messages"][-1]["content"] for r in requests
+                if r.get("response_format", {}).get("json_schema", {}).get("name") == "PromptRewrite"]
+    owner_request = next(text for text in rewrites if "Agent: text_editor" in text)
+    assert f"automatic check, scene {flags[0]['scene_id']}: {flags[0]['kind']}" in owner_request
+
+
+def test_the_rewritten_prompt_reaches_the_writer_in_round_two(scripted_run: tuple[Path, list[dict]]) -> None:
+    _, requests = scripted_run
+    writer_systems = [r["messages"][1]["content"] for r in requests
+                      if r.get("response_format", {}).get("json_schema", {}).get("name") == "FlashTalk"]
+    assert len(writer_systems) == 2
+    assert "(version 1)" in writer_systems[0] and "(version 2)" in writer_systems[1]
+
+
+def test_scenes_and_editors_fan_out_per_part_and_personas_per_round(scripted_run: tuple[Path, list[dict]]) -> None:
+    _, requests = scripted_run
+    names = [r.get("response_format", {}).get("json_schema", {}).get("name") for r in requests]
+    per_round = {"FlashTalk": 1, "ShotPlan": 4, "OnScreenTextPlan": 4, "LayoutPlan": 4, "EffectPlan": 4, "Critique": 2}
+    for name, count in per_round.items():
+        assert names.count(name) == 2 * count, (name, names.count(name))
+    # one reflection per generator with feedback, after round 1 only (none after the last round)
+    assert names.count("PromptRewrite") == len(_reflected(scripted_run[0]))
+    assert names.count("Evaluation") == 1
+
+
+def test_report_has_scores_per_round_and_the_prompt_change(scripted_run: tuple[Path, list[dict]]) -> None:
+    run_dir, _ = scripted_run
+    report = (run_dir / "report.md").read_text()
+    assert "| 1 | 3.00 |" in report and "| 2 | 3.00 |" in report
+    assert "round 2: flashtalk_writer v2: Scripted change" in report
+    assert "![scores per round](scores.png)" in report
+    plan = json.loads((run_dir / "scene_plan.json").read_text())
+    assert plan["width"] == 360 and plan["height"] == 640
+    assert any(scene["figure"] for scene in plan["scenes"]), "the paper's own figures are shown"
+
+
+def test_unknown_persona_and_size_are_refused_before_the_run(sample_paper: Path, tmp_path: Path) -> None:
+    with pytest.raises(GraphInputError, match="no SciTalk persona named 'critic-nobody'"):
+        agentgraphs.run("scitalk", {"paper": str(sample_paper), "personas": ["critic-nobody"]}, run_dir=tmp_path / "a")
+    with pytest.raises(GraphInputError, match="unknown video size"):
+        agentgraphs.run("scitalk", {"paper": str(sample_paper), "size": "huge"}, run_dir=tmp_path / "b")
+
+
+def test_a_plugin_persona_critiques_like_a_built_in_one(scripted_run: tuple[Path, list[dict]]) -> None:
+    run_dir, requests = scripted_run
+    critiques = json.loads((run_dir / "round-1" / "critiques.json").read_text())["critiques"]
+    assert sorted(critiques) == ["skeptic", "student"]
+    systems = [r["messages"][1]["content"] for r in requests
+               if r.get("response_format", {}).get("json_schema", {}).get("name") == "Critique"]
+    assert any("doubts every claim" in text for text in systems)
