@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import os
 import shutil
-from statistics import median
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from statistics import median
 from typing import Any
 
+import psutil
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["console", "header", "interleaved", "median", "ratio", "shared_data", "table"]
+__all__ = ["PeakRss", "console", "header", "interleaved", "median", "ratio", "shared_data", "table"]
 
 # Wide enough for the tables when the output is piped to a file (rich's default there is 80).
 console = Console(width=max(150, shutil.get_terminal_size().columns))
@@ -77,3 +79,31 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     for row in rows:
         out.add_row(*(str(cell) for cell in row))
     return out
+
+
+class PeakRss:
+    """Largest RSS of this process plus all its descendants, sampled in a background thread."""
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            time.sleep(self.interval)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -19,14 +19,12 @@ import argparse
 import resource
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import console, header, interleaved, median, ratio, shared_data, table  # noqa: E402
+from harness import PeakRss, console, header, interleaved, median, ratio, shared_data, table  # noqa: E402
 
 from agentgraphs.tools.layout import layout_boxes, split_box  # noqa: E402
 from agentgraphs.tools.narration import audio_duration, synthesize  # noqa: E402
@@ -66,34 +64,6 @@ def _cpu_seconds() -> float:
     """User + system CPU of this process and its waited-for children (workers, ffmpeg)."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-class PeakRss:
-    """Largest RSS of this process plus all its descendants, sampled in a background thread."""
-
-    def __init__(self, interval: float = 0.02) -> None:
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
-                try:
-                    total += proc.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            time.sleep(self.interval)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def moviepy_vs_pipe(plan: RenderPlan, wav: Path, root: Path, reps: int) -> dict[str, list[float]]:

@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import console, header, median, shared_data, table  # noqa: E402
+from harness import PeakRss, console, header, median, shared_data, table  # noqa: E402
 
 import agentgraphs  # noqa: E402
 from agentgraphs.tools.paper import parse_paper  # noqa: E402
@@ -33,49 +29,6 @@ from agentgraphs.tools.render_plan import RenderPlan  # noqa: E402
 from agentgraphs.tools.video import probe_video, render_video  # noqa: E402
 
 REALTIME_GOAL, SPEEDUP_GOAL, MEMORY_GOAL_GB = 0.5, 1.6, 2.0
-
-
-def _tree_rss_bytes(root: int) -> int:
-    """Resident memory of ``root`` and all its descendants now (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields[21]) * page
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
-    return total
-
-
-@contextmanager
-def peak_memory() -> Iterator[list[int]]:
-    """Samples this process tree's resident memory every 50 ms; yields a one-item list: the peak."""
-    peak, stop = [0], threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], _tree_rss_bytes(os.getpid()))
-            stop.wait(0.05)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
-        yield peak
-    finally:
-        stop.set()
-        thread.join()
 
 
 def model_seconds(run_dir: Path) -> tuple[float, int]:
@@ -105,7 +58,7 @@ def main() -> None:
             parse_s = time.perf_counter() - started
 
             run_dir = Path(tmp) / f"{paper.stem}-run"
-            with peak_memory() as run_peak:
+            with PeakRss() as run_peak:
                 started = time.perf_counter()
                 result = agentgraphs.run("scitalk", {"paper": str(paper), "size": args.size, "iterations": 1},
                                          models={"default": args.model} if args.model else None, run_dir=run_dir)
@@ -116,7 +69,7 @@ def main() -> None:
             plan = RenderPlan.model_validate_json((run_dir / "round-1" / "scene_plan.json").read_text())
             audio = {s.id: run_dir / "round-1" / "audio" / f"{s.id}.wav" for s in plan.scenes}
             times: dict[int, list[float]] = {2: [], 1: []}
-            with peak_memory() as render_peak:
+            with PeakRss() as render_peak:
                 for rep in range(args.reps):
                     for workers in ((2, 1) if rep % 2 == 0 else (1, 2)):
                         started = time.perf_counter()
@@ -126,8 +79,8 @@ def main() -> None:
             parallel, serial = median(times[2]), median(times[1])
             rows.append([paper.stem[:28], len(parsed.figures), f"{parse_s:.2f}", f"{length:.1f}", len(plan.scenes),
                          f"{parallel:.1f}", f"{parallel / length:.2f}×", f"{serial:.1f}", f"{serial / parallel:.2f}×",
-                         f"{render_peak[0] / 2**30:.2f}", f"{run_s:.0f}", f"{model_s:.0f} ({calls})", f"{run_peak[0] / 2**30:.2f}"])
-            summary.append((parallel / length, serial / parallel, render_peak[0] / 2**30))
+                         f"{render_peak.peak / 2**30:.2f}", f"{run_s:.0f}", f"{model_s:.0f} ({calls})", f"{run_peak.peak / 2**30:.2f}"])
+            summary.append((parallel / length, serial / parallel, render_peak.peak / 2**30))
             console.print(f"done: {paper.name}")
     console.print(table(
         f"per paper at {args.size} (render = render+encode+join of the run's own plan; medians of {args.reps})",

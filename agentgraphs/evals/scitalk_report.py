@@ -85,6 +85,8 @@ def write_report(run_dir: Path, *, title: str, paper: str, rounds: list[dict[str
     for r in rounds:
         lines.append(f"**Round {r['round']}**")
         lines += [f"- {c['persona']} → {c['target']}: {c['text']}" for c in r["comments"]]
+        if r.get("dropped_comments"):
+            lines.append(f"- ({r['dropped_comments']} comment(s) dropped: they copied the script or the checks)")
         lines.append("")
     changes = [p for p in prompt_history if p.get("version", 1) > 1]
     lines += ["## How the prompts changed", ""]

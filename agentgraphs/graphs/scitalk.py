@@ -197,6 +197,7 @@ def compose(state: SciTalkState, runtime: Runtime[RunContext]) -> dict[str, Any]
         title=state["title"], scenes=scenes, texts=edits["text_editor"], layouts=edits["layout_allocator"],
         effects=edits["effects_assistant"], figures={f["id"]: f["path"] for f in state.get("figures", [])},
         size=state.get("size", "vertical"), avatar=state.get("avatar"),
+        captions={f["id"]: f["caption"] for f in state.get("figures", [])},
     )
     context = context_of(runtime)
     plan_path = context.write_artefact(f"round-{round_key}/scene_plan.json", plan.model_dump(mode="json"))
@@ -291,6 +292,7 @@ def judge(state: SciTalkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         "thumbnails": _thumbnails(state["render"]),
         "prompt_versions": {name: p["version"] for name, p in state["prompts"].items()},
         "comments": [{"persona": name, **comment} for name, c in critiques.items() for comment in c["comments"]],
+        "dropped_comments": sum(c.get("dropped_comments", 0) for c in critiques.values()),
     }
     context_of(runtime).write_artefact(f"round-{round_key}/critiques.json", {"critiques": critiques, "record": record})
     return {"rounds": [record]}

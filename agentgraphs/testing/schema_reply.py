@@ -9,6 +9,7 @@ its request. It tests wiring (fan-outs, loops, resume, artefacts), never model q
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 __all__ = ["minimal_instance", "schema_reply"]
@@ -21,13 +22,20 @@ def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+_WORDS = ("amber", "basalt", "cedar", "delta", "ember", "fjord", "garnet", "harbor", "indigo", "juniper",
+          "kelp", "lagoon", "meadow", "nectar", "orchid", "pebble", "quartz", "raven", "saffron", "tundra")
+
+
 def _text(node: dict[str, Any], hint: str) -> str:
+    """Deterministic text for field ``hint``; different fields share no run of five words, so a
+    graph that rejects an answer repeating its instructions does not reject scripted answers."""
     low, high = int(node.get("minLength", 0)), int(node.get("maxLength", 80))
-    text = f"Scripted {hint or 'text'} for a control-flow test."
+    words = random.Random(hint).sample(_WORDS, 12)
+    text = f"Scripted {hint or 'text'} {' '.join(words[:5])}."
     if high >= 200:  # room for a second sentence: exercises splitting text into parts
-        text += " A second sentence follows it."
+        text += f" {words[5].capitalize()} {' '.join(words[6:11])}."
     while len(text) < low:
-        text += " More words."
+        text += f" {words[11]}."
     return text[:high]
 
 

@@ -8,12 +8,13 @@ model only ever makes named choices, and the same choices always give the same p
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agentgraphs.tools.layout import layout_boxes
 from agentgraphs.tools.render_plan import Box, RenderPlan, SceneCard, TextBlock, frame_size
 
-__all__ = ["HEADLINE_PX", "POINT_PX", "TITLE_PX", "compose_plan"]
+__all__ = ["CAPTION_PX", "HEADLINE_PX", "POINT_PX", "TITLE_PX", "compose_plan", "short_caption"]
 
 # Pixel sizes at a 1080-wide frame. The smallest (40 px) is still above the legible minimum the
 # video checks use at every named output size, so the text editor's "small" is never illegible.
@@ -31,19 +32,41 @@ HIGHLIGHT_REGIONS: dict[str, Box] = {
 """Named parts of a figure a highlight box can mark (fractions of the figure)."""
 
 
+CAPTION_PX = 36
+"""The paper's own figure caption under a figure (figure_focus), at a 1080-wide frame."""
+CAPTION_CHARS = 110
+
+
+def short_caption(caption: str, limit: int = CAPTION_CHARS) -> str:
+    """The caption's label and first sentence ("Figure 3: Loss falls…"), cut at a word if long."""
+    caption = " ".join(caption.split())
+    label = re.match(r"(Fig(?:ure)?\.?\s*\d+[a-z]?\s*[:|.]?)\s*", caption, re.IGNORECASE)
+    head, rest = (label.group(1), caption[label.end():]) if label else ("", caption)
+    sentence = re.match(r"(.{16,}?[.!?])(?:\s|$)", rest)  # not "e.g." or "(a)."
+    first = f"{head} {sentence.group(1) if sentence else rest}".strip()
+    if len(first) <= limit:
+        return first
+    return first[: first.rfind(" ", 0, limit - 1)].rstrip(",;:") + "…"
+
+
 def _card(scene: dict[str, Any], text: dict[str, Any], layout: dict[str, Any], effect: dict[str, Any], *,
-          title: str, width: int, height: int, avatar: bool) -> SceneCard:
+          title: str, width: int, height: int, avatar: bool, captions: dict[str, str]) -> SceneCard:
     boxes = layout_boxes(layout["template"], width, height, avatar=avatar)
     size = text.get("size", "medium")
     texts: list[TextBlock] = []
     if layout["template"] == "title_card":
         texts.append(TextBlock(text=title, box=boxes["title"], size=TITLE_PX[size], kind="title", bold=True, align="center"))
-        if text.get("headline") and "body" in boxes:
+        if text.get("headline") and text["headline"].strip().lower() != title.strip().lower() and "body" in boxes:
             texts.append(TextBlock(text=text["headline"], box=boxes["body"], size=POINT_PX[size], kind="heading", align="center"))
     else:
         texts.append(TextBlock(text=text["headline"], box=boxes["title"], size=HEADLINE_PX[size], kind="heading", bold=True))
         points = [p for p in text.get("points", []) if p.strip()]
-        if points and "body" in boxes:
+        figure_caption = captions.get(scene.get("figure") or "")
+        if layout["template"] == "figure_focus" and figure_caption:
+            # The paper's own words under its figure: the viewer sees what the figure is.
+            texts.append(TextBlock(text=short_caption(figure_caption), box=boxes["body"], size=CAPTION_PX,
+                                   kind="caption", color="#CBD5E1"))
+        elif points and "body" in boxes:
             texts.append(TextBlock(text="\n".join(f"• {p}" for p in points), box=boxes["body"], size=POINT_PX[size], kind="bullet"))
     figure = scene.get("figure") if "figure" in boxes else None
     region = effect.get("region", "none")
@@ -57,7 +80,7 @@ def _card(scene: dict[str, Any], text: dict[str, Any], layout: dict[str, Any], e
 
 def compose_plan(*, title: str, scenes: list[dict[str, Any]], texts: list[dict[str, Any]],
                  layouts: list[dict[str, Any]], effects: list[dict[str, Any]], figures: dict[str, str],
-                 size: str, avatar: str | None = None) -> RenderPlan:
+                 size: str, avatar: str | None = None, captions: dict[str, str] | None = None) -> RenderPlan:
     """The render plan for sub-scenes given in order, with one choice of each kind per sub-scene."""
     if not (len(scenes) == len(texts) == len(layouts) == len(effects)):
         raise ValueError(
@@ -66,7 +89,8 @@ def compose_plan(*, title: str, scenes: list[dict[str, Any]], texts: list[dict[s
         )
     width, height = frame_size(size)
     cards = [
-        _card(scene, text, layout, effect, title=title, width=width, height=height, avatar=avatar is not None)
+        _card(scene, text, layout, effect, title=title, width=width, height=height, avatar=avatar is not None,
+              captions=captions or {})
         for scene, text, layout, effect in zip(scenes, texts, layouts, effects)
     ]
     any_boxes = layout_boxes("figure_focus", width, height, avatar=avatar is not None)

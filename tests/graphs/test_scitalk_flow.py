@@ -72,15 +72,16 @@ def test_a_check_flag_reaches_the_agent_that_can_fix_it(scripted_run: tuple[Path
 def test_the_rewritten_prompt_reaches_the_writer_in_round_two(scripted_run: tuple[Path, list[dict]]) -> None:
     _, requests = scripted_run
     writer_systems = [r["messages"][1]["content"] for r in requests
-                      if r.get("response_format", {}).get("json_schema", {}).get("name") == "FlashTalk"]
-    assert len(writer_systems) == 2
-    assert "(version 1)" in writer_systems[0] and "(version 2)" in writer_systems[1]
+                      if r.get("response_format", {}).get("json_schema", {}).get("name") == "ScriptPartDraft"]
+    assert len(writer_systems) == 8  # four parts a round, each its own call
+    assert all("(version 1)" in text for text in writer_systems[:4])
+    assert all("(version 2)" in text for text in writer_systems[4:])
 
 
 def test_scenes_and_editors_fan_out_per_part_and_personas_per_round(scripted_run: tuple[Path, list[dict]]) -> None:
     _, requests = scripted_run
     names = [r.get("response_format", {}).get("json_schema", {}).get("name") for r in requests]
-    per_round = {"FlashTalk": 1, "ShotPlan": 4, "OnScreenTextPlan": 4, "LayoutPlan": 4, "EffectPlan": 4, "Critique": 2}
+    per_round = {"ScriptPartDraft": 4, "ShotPlan": 4, "OnScreenTextPlan": 4, "LayoutPlan": 4, "EffectPlan": 4, "Critique": 2}
     for name, count in per_round.items():
         assert names.count(name) == 2 * count, (name, names.count(name))
     # one reflection per generator with feedback, after round 1 only (none after the last round)

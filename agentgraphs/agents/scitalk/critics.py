@@ -18,6 +18,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
+from agentgraphs.agents.scitalk.originality import copies
 from agentgraphs.errors import RegistryError
 from agentgraphs.registry import lookup, register
 from agentgraphs.runtime import context_of
@@ -54,10 +55,11 @@ class Comment(BaseModel):
 
 
 class Critique(BaseModel):
-    """A persona's verdict on one video."""
+    """A persona's verdict on one video (comments first: a model that has named the problems
+    scores more honestly than one that scores first)."""
 
-    scores: Scores
     comments: list[Comment] = Field(min_length=1, max_length=4)
+    scores: Scores
 
 
 ROLE = (
@@ -66,7 +68,10 @@ ROLE = (
     "one to four concrete changes. Address each change to the agent that can make it: "
     "flashtalk_writer (the spoken script), scene_planner (which visual is shown when), text_editor "
     "(on-screen words), layout_allocator (where things sit) or effects_assistant (zooms, highlights, "
-    "fades). Use the automatic checks: a flagged problem deserves a comment."
+    "fades). Use the automatic checks: a flagged problem deserves a comment and a lower score. "
+    "Scores: 5 = nothing to improve, 3 = watchable with clear problems, 1 = wrong or confusing. "
+    "Write each comment in your own words as an instruction, e.g. 'show the results figure when "
+    "the numbers are spoken'; never copy the script."
 )
 
 
@@ -130,8 +135,13 @@ def critique_video(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, An
     if state.get("critic_images") and state.get("thumbnails"):
         content = [{"type": "text", "text": facts}, *_image_parts(state["thumbnails"])]
     model = context_of(runtime).model("critic", temperature=0.3)
-    critique = model.with_structured_output(Critique, agent=f"scitalk-critic:{persona.name}").invoke([
-        SystemMessage(f"{ROLE}\n\nYou are: {persona.description}"),
-        HumanMessage(content),
-    ])
-    return {"critiques": {f"{state['iteration']}/{persona.name}": {"persona": persona.name, **critique.model_dump()}}}
+    agent = f"scitalk-critic:{persona.name}"
+    critique = model.with_structured_output(Critique, agent=agent).invoke([
+        SystemMessage(f"{ROLE}\n\nYou are: {persona.description}"), HumanMessage(content)])
+    # A comment that copies eight words in a row of the script or the checks is not an instruction
+    # any agent can act on (small models do this a lot); it is dropped, and the drop is recorded.
+    # Asking again costs a full call per critic and rarely helps at this model size.
+    usable = [c for c in critique.comments if not copies(c.text, facts, run=8)]
+    record = {"persona": persona.name, "scores": critique.scores.model_dump(),
+              "comments": [c.model_dump() for c in usable], "dropped_comments": len(critique.comments) - len(usable)}
+    return {"critiques": {f"{state['iteration']}/{persona.name}": record}}

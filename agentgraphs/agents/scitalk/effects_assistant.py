@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel
 
-from agentgraphs.agents.scitalk.prompts import PromptVersion, system_prompt
+from agentgraphs.agents.scitalk.prompts import choices_per_shot
 from agentgraphs.registry import register
-from agentgraphs.runtime import context_of
 
 __all__ = ["GUIDANCE", "ROLE", "EffectChoice", "choose_effects", "fitting_effect"]
 
@@ -36,10 +34,6 @@ class EffectChoice(BaseModel):
     region: Literal["none", "top", "bottom", "left", "right", "center"] = "none"
 
 
-def _schema(count: int) -> type[BaseModel]:
-    return create_model("EffectPlan", shots=(list[EffectChoice], Field(min_length=count, max_length=count)))
-
-
 def fitting_effect(choice: EffectChoice, *, has_figure: bool) -> EffectChoice:
     """The choice, corrected where it needs a figure the shot does not have."""
     if not has_figure and choice.effect not in ("none", "fade"):
@@ -52,17 +46,7 @@ def fitting_effect(choice: EffectChoice, *, has_figure: bool) -> EffectChoice:
 @register("agent", name="scitalk-effects-assistant", role="effects_assistant")
 def choose_effects(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
     """Effects for every sub-scene of ``state['part']`` (a ``Send`` payload)."""
-    scenes: list[dict[str, Any]] = state["subscenes"]
-    prompt = PromptVersion.model_validate(state["prompts"]["effects_assistant"])
-    shots = "\n".join(
-        f"{i + 1}. shows {s['visual']}{' ' + s['figure'] if s.get('figure') else ''}; says: {s['narration']}"
-        for i, s in enumerate(scenes)
-    )
-    model = context_of(runtime).model("effects_assistant", temperature=0.2)
-    answer = model.with_structured_output(_schema(len(scenes)), agent="scitalk-effects-assistant").invoke([
-        SystemMessage(system_prompt(ROLE, prompt)),
-        HumanMessage(f"Script part: {state['part']}\n\nShots:\n{shots}"),
-    ])
-    choices = [fitting_effect(EffectChoice.model_validate(shot.model_dump()), has_figure=bool(s.get("figure"))).model_dump()
-               for s, shot in zip(scenes, answer.shots)]
+    answers = choices_per_shot(state, runtime, agent="effects_assistant", role=ROLE, item=EffectChoice, schema_name="EffectPlan")
+    choices = [fitting_effect(choice, has_figure=bool(s.get("figure"))).model_dump()
+               for s, choice in zip(state["subscenes"], answers)]
     return {"edits": {f"{state['iteration']}/{state['part']}/effects_assistant": choices}}

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel
 
-from agentgraphs.agents.scitalk.prompts import PromptVersion, system_prompt
+from agentgraphs.agents.scitalk.prompts import choices_per_shot
 from agentgraphs.registry import register
-from agentgraphs.runtime import context_of
 
 __all__ = ["GUIDANCE", "ROLE", "TEMPLATES", "LayoutChoice", "allocate_layout", "fitting_template"]
 
@@ -43,10 +41,6 @@ class LayoutChoice(BaseModel):
     template: Literal["title_card", "figure_focus", "figure_with_points", "text_only"]
 
 
-def _schema(count: int) -> type[BaseModel]:
-    return create_model("LayoutPlan", shots=(list[LayoutChoice], Field(min_length=count, max_length=count)))
-
-
 def fitting_template(choice: LayoutChoice, *, has_figure: bool, visual: str) -> LayoutChoice:
     """The choice, corrected where it contradicts the shot (a figure needs a figure template)."""
     figure_templates = ("figure_focus", "figure_with_points")
@@ -60,20 +54,7 @@ def fitting_template(choice: LayoutChoice, *, has_figure: bool, visual: str) -> 
 @register("agent", name="scitalk-layout-allocator", role="layout_allocator")
 def allocate_layout(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
     """Layout templates for every sub-scene of ``state['part']`` (a ``Send`` payload)."""
-    scenes: list[dict[str, Any]] = state["subscenes"]
-    prompt = PromptVersion.model_validate(state["prompts"]["layout_allocator"])
-    shots = "\n".join(
-        f"{i + 1}. shows {s['visual']}{' ' + s['figure'] if s.get('figure') else ''} ({s.get('note', '')})"
-        for i, s in enumerate(scenes)
-    )
-    model = context_of(runtime).model("layout_allocator", temperature=0.2)
-    answer = model.with_structured_output(_schema(len(scenes)), agent="scitalk-layout-allocator").invoke([
-        SystemMessage(system_prompt(ROLE, prompt)),
-        HumanMessage(f"Script part: {state['part']}\n\nShots:\n{shots}"),
-    ])
-    choices = [
-        fitting_template(LayoutChoice.model_validate(shot.model_dump()), has_figure=bool(s.get("figure")),
-                         visual=s["visual"]).model_dump()
-        for s, shot in zip(scenes, answer.shots)
-    ]
+    answers = choices_per_shot(state, runtime, agent="layout_allocator", role=ROLE, item=LayoutChoice, schema_name="LayoutPlan")
+    choices = [fitting_template(choice, has_figure=bool(s.get("figure")), visual=s["visual"]).model_dump()
+               for s, choice in zip(state["subscenes"], answers)]
     return {"edits": {f"{state['iteration']}/{state['part']}/layout_allocator": choices}}

@@ -20,7 +20,7 @@ from agentgraphs.agents.scitalk.prompts import PromptVersion, system_prompt
 from agentgraphs.registry import register
 from agentgraphs.runtime import context_of
 
-__all__ = ["GUIDANCE", "MAX_SUBSCENES", "ROLE", "SubScene", "plan_scenes", "split_narration"]
+__all__ = ["GUIDANCE", "MAX_SUBSCENES", "ROLE", "SubScene", "VISUALS", "figure_candidates", "plan_scenes", "split_narration"]
 
 MAX_SUBSCENES = 5
 
@@ -61,15 +61,44 @@ def split_narration(text: str, *, max_chunks: int = MAX_SUBSCENES) -> list[str]:
     return chunks
 
 
-def _shot_schema(count: int, figure_ids: list[str]) -> type[BaseModel]:
-    figure = Literal[tuple([*figure_ids, "none"])]  # type: ignore[valid-type]
-    shot = create_model(
-        "Shot",
-        visual=(Literal["title", "figure", "text"], ...),
-        figure=(figure, Field(description="A figure id when visual is 'figure', else 'none'.")),
-        note=(str, Field(max_length=120, description="What the viewer sees, in a few words.")),
-    )
-    return create_model("ShotPlan", shots=(list[shot], Field(min_length=count, max_length=count)))  # type: ignore[valid-type]
+VISUALS: dict[str, tuple[str, ...]] = {
+    "hook": ("figure", "text"),
+    "context": ("figure", "text"),
+    "teaser": ("figure",),
+    "call_to_action": ("title", "text", "figure"),
+}
+"""Visuals each part may use. The hook opens on the title card and the teaser always shows one of
+the paper's figures (the key result is shown, not told); the rest is the planner's choice."""
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z][a-z0-9-]{2,}", text.lower())}
+
+
+def figure_candidates(narration: str, figures: list[dict[str, str]], *, limit: int = 3) -> list[str]:
+    """The figures whose captions share most words with ``narration`` (ties: paper order)."""
+    spoken = _words(narration)
+    ranked = sorted(range(len(figures)), key=lambda i: (-len(spoken & _words(figures[i]["caption"])), i))
+    return [figures[i]["id"] for i in ranked[:limit]]
+
+
+def _shot_schema(part: str, chunks: list[str], figures: list[dict[str, str]]) -> type[BaseModel]:
+    """One field per shot, each with the visuals and figure candidates allowed for that shot."""
+    fields: dict[str, Any] = {}
+    for index, chunk in enumerate(chunks):
+        visuals = ("title",) if part == "hook" and index == 0 else VISUALS[part]
+        candidates = figure_candidates(chunk, figures)
+        if not candidates:
+            visuals = tuple(v for v in visuals if v != "figure") or ("text",)
+        figure_choices = tuple(candidates) if visuals == ("figure",) else (*candidates, "none")
+        shot = create_model(
+            f"Shot{index + 1}",
+            visual=(Literal[visuals], ...),  # type: ignore[valid-type]
+            figure=(Literal[figure_choices], Field(description="A figure id when visual is 'figure', else 'none'.")),  # type: ignore[valid-type]
+            note=(str, Field(max_length=120, description="What the viewer sees, in a few words.")),
+        )
+        fields[f"shot{index + 1}"] = (shot, ...)
+    return create_model("ShotPlan", **fields)
 
 
 @register("agent", name="scitalk-scene-planner", role="scene_planner")
@@ -77,17 +106,17 @@ def plan_scenes(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
     """Plan the sub-scenes of ``state['part']`` (a ``Send`` payload from the graph)."""
     part, chunks = state["part"], split_narration(state["narration"])
     figures: list[dict[str, str]] = state.get("figures", [])
-    figure_ids = [f["id"] for f in figures]
     prompt = PromptVersion.model_validate(state["prompts"]["scene_planner"])
-    shots = "\n".join(f"{i + 1}. {chunk}" for i, chunk in enumerate(chunks))
+    numbered = "\n".join(f"{i + 1}. {chunk}" for i, chunk in enumerate(chunks))
     listing = "\n".join(f"- {f['id']}: {f['caption'][:160]}" for f in figures) or "(the paper has no figures)"
     model = context_of(runtime).model("scene_planner", temperature=0.2)
-    answer = model.with_structured_output(_shot_schema(len(chunks), figure_ids), agent="scitalk-scene-planner").invoke([
+    answer = model.with_structured_output(_shot_schema(part, chunks, figures), agent="scitalk-scene-planner").invoke([
         SystemMessage(system_prompt(ROLE, prompt)),
-        HumanMessage(f"Paper: {state['title']}\nScript part: {part}\n\nShots:\n{shots}\n\nFigures:\n{listing}"),
+        HumanMessage(f"Paper: {state['title']}\nScript part: {part}\n\nShots:\n{numbered}\n\nFigures:\n{listing}"),
     ])
     planned = []
-    for index, (chunk, shot) in enumerate(zip(chunks, answer.shots)):
+    shots = [getattr(answer, f"shot{i + 1}") for i in range(len(chunks))]
+    for index, (chunk, shot) in enumerate(zip(chunks, shots)):
         figure = shot.figure if shot.figure != "none" else None
         visual = shot.visual
         if visual == "figure" and figure is None:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field
 
-from agentgraphs.agents.scitalk.prompts import PromptVersion, system_prompt
+from agentgraphs.agents.scitalk.prompts import choices_per_shot
 from agentgraphs.registry import register
-from agentgraphs.runtime import context_of
 
 __all__ = ["GUIDANCE", "ROLE", "OnScreenText", "edit_text"]
 
@@ -41,23 +39,8 @@ class OnScreenText(BaseModel):
     size: Literal["small", "medium", "large"] = "medium"
 
 
-def _schema(count: int) -> type[BaseModel]:
-    return create_model("OnScreenTextPlan", shots=(list[OnScreenText], Field(min_length=count, max_length=count)))
-
-
 @register("agent", name="scitalk-text-editor", role="text_editor")
 def edit_text(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
     """On-screen text for every sub-scene of ``state['part']`` (a ``Send`` payload)."""
-    scenes: list[dict[str, Any]] = state["subscenes"]
-    prompt = PromptVersion.model_validate(state["prompts"]["text_editor"])
-    shots = "\n".join(
-        f"{i + 1}. shows {s['visual']}{' ' + s['figure'] if s.get('figure') else ''}; says: {s['narration']}"
-        for i, s in enumerate(scenes)
-    )
-    model = context_of(runtime).model("text_editor", temperature=0.2)
-    answer = model.with_structured_output(_schema(len(scenes)), agent="scitalk-text-editor").invoke([
-        SystemMessage(system_prompt(ROLE, prompt)),
-        HumanMessage(f"Paper: {state['title']}\nScript part: {state['part']}\n\nShots:\n{shots}"),
-    ])
-    texts = [OnScreenText.model_validate(shot.model_dump()).model_dump() for shot in answer.shots]
-    return {"edits": {f"{state['iteration']}/{state['part']}/text_editor": texts}}
+    texts = choices_per_shot(state, runtime, agent="text_editor", role=ROLE, item=OnScreenText, schema_name="OnScreenTextPlan")
+    return {"edits": {f"{state['iteration']}/{state['part']}/text_editor": [t.model_dump() for t in texts]}}
