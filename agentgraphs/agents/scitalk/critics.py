@@ -138,10 +138,11 @@ def critique_video(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, An
     agent = f"scitalk-critic:{persona.name}"
     critique = model.with_structured_output(Critique, agent=agent).invoke([
         SystemMessage(f"{ROLE}\n\nYou are: {persona.description}"), HumanMessage(content)])
-    # A comment that copies eight words in a row of the script or the checks is not an instruction
-    # any agent can act on (small models do this a lot); it is dropped, and the drop is recorded.
-    # Asking again costs a full call per critic and rarely helps at this model size.
-    usable = [c for c in critique.comments if not copies(c.text, facts, run=8)]
+    # A comment that copies eight words in a row of the script, the checks or the instructions
+    # (their example included) is not an instruction any agent can act on (small models do this a
+    # lot); it is dropped, and the drop is recorded. Asking again costs a full call per critic and
+    # rarely helps at this model size.
+    usable = [c for c in critique.comments if not copies(c.text, f"{ROLE}\n{facts}", run=8)]
     record = {"persona": persona.name, "scores": critique.scores.model_dump(),
               "comments": [c.model_dump() for c in usable], "dropped_comments": len(critique.comments) - len(usable)}
     return {"critiques": {f"{state['iteration']}/{persona.name}": record}}
