@@ -298,6 +298,20 @@ def test_schemas_show_the_inputs_and_the_run_context(client: SyncLangGraphClient
     assert context["properties"]["models"]["type"] == "object"
 
 
+
+def test_scitalk_draws_its_fan_outs_and_feedback_loop(client: SyncLangGraphClient) -> None:
+    """Studio shows SciTalk's loop as an edge (judge → reflect → next round → script) and its inputs."""
+    found = client.assistants.search(graph_id="scitalk", limit=10)
+    assert found, "no assistant for graph 'scitalk': is it listed in langgraph.json?"
+    assistant_id = found[0]["assistant_id"]
+    drawing = client.assistants.get_graph(assistant_id)
+    edges = {(edge["source"], edge["target"]) for edge in drawing["edges"]}
+    loop = [("judge", "reflect"), ("reflect", "next_round"), ("next_round", "write_script"), ("judge", "evaluate")]
+    fan_outs = [("write_script", "plan_scenes"), ("gather_scenes", "text_editor"), ("check", "critique")]
+    assert set(loop + fan_outs) <= edges, f"edges drawn: {sorted(edges)}"
+    inputs = client.assistants.get_schemas(assistant_id)["input_schema"]["properties"]
+    assert {"paper", "iterations", "size", "personas", "voice", "avatar"} <= set(inputs)
+
 # -- a run, as Studio streams it -----------------------------------------------------------------
 
 
