@@ -66,6 +66,7 @@ class SciTalkInputs(BaseModel):
     max_pages: int = Field(default=60, ge=1, le=500, description="Longer papers are cut to their first pages (stated in the report).")
     critic_images: bool = Field(default=False, description="Send sampled frames as images to critics (only for models that take images).")
     workers: int = Field(default=2, ge=1, le=32, description="Processes rendering scenes in parallel.")
+    title_animation: bool = Field(default=False, description="Open with an animated title card rendered by manim (slower).")
 
     @field_validator("size")
     @classmethod
@@ -105,6 +106,7 @@ class SciTalkState(TypedDict, total=False):
     max_pages: int
     critic_images: bool
     workers: int
+    title_animation: bool
     # the parsed paper (the full parse is on disk; state keeps what prompts need)
     paper_json: str
     title: str
@@ -198,6 +200,7 @@ def compose(state: SciTalkState, runtime: Runtime[RunContext]) -> dict[str, Any]
         effects=edits["effects_assistant"], figures={f["id"]: f["path"] for f in state.get("figures", [])},
         size=state.get("size", "vertical"), avatar=state.get("avatar"),
         captions={f["id"]: f["caption"] for f in state.get("figures", [])},
+        title_animation=state.get("title_animation", False),
     )
     context = context_of(runtime)
     plan_path = context.write_artefact(f"round-{round_key}/scene_plan.json", plan.model_dump(mode="json"))

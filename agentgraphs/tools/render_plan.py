@@ -132,6 +132,8 @@ class RenderPlan(BaseModel):
     caption_box: Box = Box(x=0.05, y=0.80, w=0.90, h=0.14)
     caption_size: int = 44
     """Caption font size in pixels at a 1080-pixel-wide frame."""
+    title_animation: bool = False
+    """Open with an animated title card (our own manim Scene, ``tools.manim_scenes``), silent."""
 
     @model_validator(mode="after")
     def _consistent(self) -> RenderPlan:

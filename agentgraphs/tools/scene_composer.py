@@ -80,7 +80,8 @@ def _card(scene: dict[str, Any], text: dict[str, Any], layout: dict[str, Any], e
 
 def compose_plan(*, title: str, scenes: list[dict[str, Any]], texts: list[dict[str, Any]],
                  layouts: list[dict[str, Any]], effects: list[dict[str, Any]], figures: dict[str, str],
-                 size: str, avatar: str | None = None, captions: dict[str, str] | None = None) -> RenderPlan:
+                 size: str, avatar: str | None = None, captions: dict[str, str] | None = None,
+                 title_animation: bool = False) -> RenderPlan:
     """The render plan for sub-scenes given in order, with one choice of each kind per sub-scene."""
     if not (len(scenes) == len(texts) == len(layouts) == len(effects)):
         raise ValueError(
@@ -100,4 +101,5 @@ def compose_plan(*, title: str, scenes: list[dict[str, Any]], texts: list[dict[s
         figures={fid: path for fid, path in figures.items() if fid in used},
         avatar=avatar, avatar_box=any_boxes.get("avatar") if avatar else None,
         caption_box=any_boxes.get("captions", RenderPlan.model_fields["caption_box"].default),
+        title_animation=title_animation,
     )

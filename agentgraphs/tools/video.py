@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 SCENE_PAD_S = 0.25
+INTRO_S = 2.5
+"""Length of the optional animated title card (``RenderPlan.title_animation``)."""
 """Silence after each sub-scene's narration: a breath between scenes; the checks allow for it."""
 
 _X264 = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "23", "-pix_fmt", "yuv420p",
@@ -89,6 +91,8 @@ class RenderResult(BaseModel):
     """Total narration audio."""
     pad_s: float
     scenes: list[SceneResult]
+    intro_s: float = 0.0
+    """Length of the silent animated title card before the first scene (0 without one)."""
 
 
 class VideoInfo(BaseModel):
@@ -188,7 +192,8 @@ def render_video(plan: RenderPlan, narration: dict[str, Path], out_dir: Path, *,
     for stale in [*clip_dir.glob(".*.tmp*"), *out_dir.glob(".video.*.tmp*"), *out_dir.glob("tmp*.txt")]:
         stale.unlink(missing_ok=True)
 
-    jobs, start = [], 0.0
+    intro = clip_dir / "intro.mp4" if plan.title_animation else None
+    jobs, start = [], INTRO_S if intro is not None else 0.0
     timing: list[tuple[float, float, float]] = []
     for index, scene in enumerate(plan.scenes):
         spoken = audio_duration(narration[scene.id])
@@ -198,6 +203,8 @@ def render_video(plan: RenderPlan, narration: dict[str, Path], out_dir: Path, *,
                      "clip": str(clip_dir / f"{scene.id}.mp4"), "thumb": str(clip_dir / f"{scene.id}.png"), "ffmpeg": exe})
         start += duration
 
+    if intro is not None:
+        _encode_intro(plan, intro, exe)
     if workers <= 1:
         done = [_encode_clip(job) for job in jobs]
     else:
@@ -217,8 +224,8 @@ def render_video(plan: RenderPlan, narration: dict[str, Path], out_dir: Path, *,
 
     video = out_dir / "video.mp4"
     with atomic_path(video) as tmp, tempfile.NamedTemporaryFile("w", suffix=".txt", dir=out_dir, delete=False) as listing:
-        for item in scenes:
-            listing.write("file '{}'\n".format(str(item.clip.resolve()).replace("'", r"'\''")))
+        for item in ([intro] if intro is not None else []) + [scene.clip for scene in scenes]:
+            listing.write("file '{}'\n".format(str(item.resolve()).replace("'", r"'\''")))
         listing.close()
         try:
             _run_ffmpeg(exe, ["-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", listing.name, "-c", "copy",
@@ -227,7 +234,21 @@ def render_video(plan: RenderPlan, narration: dict[str, Path], out_dir: Path, *,
             os.unlink(listing.name)
     srt = write_text(out_dir / "subtitles.srt", srt_text([cue for item in scenes for cue in item.cues]))
     return RenderResult(video=video, srt=srt, duration_s=round(start, 6), narration_s=sum(t[1] for t in timing),
-                        pad_s=SCENE_PAD_S, scenes=scenes)
+                        pad_s=SCENE_PAD_S, scenes=scenes, intro_s=INTRO_S if intro is not None else 0.0)
+
+
+def _encode_intro(plan: RenderPlan, out: Path, exe: str) -> None:
+    """The animated title card, re-encoded with silence exactly like a scene clip so the join can copy."""
+    from agentgraphs.tools.manim_scenes import render_title_card
+
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = render_title_card(plan.title, Path(tmp) / "title.mp4", width=plan.width, height=plan.height,
+                                fps=plan.fps, duration=INTRO_S, background=plan.scenes[0].background)
+        with atomic_path(out) as clip:
+            _run_ffmpeg(exe, ["-loglevel", "error", "-y", "-i", str(raw), "-f", "lavfi", "-i",
+                              "anullsrc=r=44100:cl=mono", "-map", "0:v:0", "-map", "1:a:0", *_X264,
+                              "-g", str(2 * plan.fps), *_AAC, "-t", f"{INTRO_S:.6f}", *_BITEXACT, "-f", "mp4", str(clip)],
+                        "encoding the animated title card")
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")

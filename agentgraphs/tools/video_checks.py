@@ -124,7 +124,7 @@ def check_video(plan: RenderPlan, result: RenderResult, *, frames: bool = True) 
 
     if frames:
         info = probe_video(result.video)
-        expected = result.narration_s + result.pad_s * len(result.scenes)
+        expected = result.intro_s + result.narration_s + result.pad_s * len(result.scenes)
         if abs(info.duration_s - expected) > DURATION_TOLERANCE_S:
             flags.append(VideoFlag(kind="duration_mismatch", scene_id=None,
                                    detail=f"the video lasts {info.duration_s:.2f} s but the narration (+ pads) {expected:.2f} s; "

@@ -129,3 +129,19 @@ def test_missing_narration_and_unreadable_video_are_reported(rendered, tmp_path:
     (tmp_path / "x.mp4").write_bytes(b"junk")
     with pytest.raises(VideoError, match="cannot read"):
         probe_video(tmp_path / "x.mp4")
+
+
+def test_an_animated_title_card_opens_the_video_and_shifts_the_captions(rendered, tmp_path: Path) -> None:
+    """``title_animation``: our manim title card, silent, joined before the scenes without re-encoding."""
+    pytest.importorskip("manim", reason="the animated title card needs the video extra (manim)")
+    plan, narration, plain, _ = rendered
+    result = render_video(plan.model_copy(update={"title_animation": True}), narration, tmp_path, workers=2)
+    info = probe_video(result.video)
+    assert result.intro_s == video.INTRO_S
+    assert abs(info.duration_s - (video.INTRO_S + plain.duration_s)) <= 0.2
+    assert info.has_audio and abs(info.audio_duration_s - info.duration_s) <= 0.5
+    assert result.scenes[0].start_s == pytest.approx(video.INTRO_S)
+    first_cue = re.search(r"(\d\d):(\d\d):(\d\d),(\d{3}) -->", result.srt.read_text())
+    assert first_cue is not None
+    h, m, s, ms = (int(g) for g in first_cue.groups())
+    assert h * 3600 + m * 60 + s + ms / 1000 >= video.INTRO_S
