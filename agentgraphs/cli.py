@@ -167,6 +167,14 @@ def _cmd_studio(args: argparse.Namespace) -> int:
     return subprocess.call(command, env=env)
 
 
+def _cmd_diagnose(args: argparse.Namespace) -> int:
+    from agentgraphs.rewards.diagnostics import diagnose, load_responses
+
+    responses = [text for field in args.field for text in load_responses(args.file, field)]
+    print(diagnose(responses).model_dump_json(indent=2))
+    return 0  # the verdict is in the JSON; a hacked set is not a failed command
+
+
 def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgraphs", description="Run research agent graphs.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -210,6 +218,12 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     studio.add_argument("--port", type=int, default=8123)
     studio.add_argument("--config", default="langgraph.json")
     studio.set_defaults(func=_cmd_studio)
+
+    diagnose = commands.add_parser("diagnose", help="reward-hacking indicators over a .json/.jsonl file of responses")
+    diagnose.add_argument("file", help="a .jsonl file (one object a line) or a .json list of objects")
+    diagnose.add_argument("--field", action="append", required=True, metavar="NAME",
+                          help="the field holding a response (repeatable; the fields' responses are pooled)")
+    diagnose.set_defaults(func=_cmd_diagnose)
     return parser
 
 
