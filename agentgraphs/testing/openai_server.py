@@ -36,6 +36,7 @@ class ServerBehaviour:
     latency_s: float = 0.0  # non-blocking sleep before every answer, failures included
     fail_first: int = 0  # the first N requests answer `fail_status`
     fail_status: int = 500  # 500, 503, 429 ...
+    fail_message: str = ""  # the failures' error message ("" = "injected failure (STATUS)")
     reply: str | Callable[[dict[str, Any]], str] = "ok"  # content, or a function of the request JSON
     hang_s: float = 0.0  # extra sleep before answering, to trigger client timeouts
 
@@ -111,7 +112,7 @@ class OpenAITestServer:
             failing = self._seen <= behaviour.fail_first
         await asyncio.sleep(behaviour.latency_s + behaviour.hang_s)
         if failing:
-            return _error(behaviour.fail_status, f"injected failure ({behaviour.fail_status})")
+            return _error(behaviour.fail_status, behaviour.fail_message or f"injected failure ({behaviour.fail_status})")
         reply = behaviour.reply
         content = reply(body) if callable(reply) else reply
         model = str(body.get("model") or MODEL_ID)

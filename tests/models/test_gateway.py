@@ -152,6 +152,22 @@ def test_client_errors_are_not_retried(server: OpenAITestServer, tmp_path: Path,
     assert record["attempts"] == 1 and record["error"]
 
 
+
+@pytest.mark.parametrize(("status", "message"), [
+    (500, "Context size has been exceeded."),  # llama.cpp: concurrent requests overflowed the shared context
+    (400, "request (9030 tokens) exceeds the available context size (8192 tokens), try increasing it"),
+])
+def test_an_exceeded_context_fails_at_once_with_the_fix(server: OpenAITestServer, tmp_path: Path, status: int,
+                                                        message: str) -> None:
+    server.behaviour.fail_first, server.behaviour.fail_status, server.behaviour.fail_message = 100, status, message
+    model = _model(server.base_url, tmp_path, max_attempts=4)
+
+    with pytest.raises(ModelError, match="context window was exceeded.*AGENTGRAPHS_LLAMA_CTX") as info:
+        model.invoke("hello")
+
+    assert len(server.requests) == 1, "retrying the same overflow wastes minutes and fails again"
+    assert not isinstance(info.value, ModelUnavailableError)
+
 def test_ainvoke_retries_too(server: OpenAITestServer, tmp_path: Path) -> None:
     server.behaviour.fail_first, server.behaviour.fail_status = 2, 503
     server.behaviour.reply = "async ok"
