@@ -65,7 +65,7 @@ def write_report(run_dir: Path, *, title: str, paper: str, rounds: list[dict[str
     """``report.md`` (and ``scores.png``) in ``run_dir``; returns the report's path."""
     plot = plot_rounds(rounds, run_dir / "scores.png")
     lines = [f"# SciTalk: {title}", "", f"Paper: `{Path(paper).name}`. Rounds: {len(rounds)} ({stop_reason}). "
-             f"The video is round {best_round}'s, the best by mean critic score.", ""]
+             f"The video is round {best_round}'s: the best mean critic score, then the fewest check flags.", ""]
     lines += [f"> {note}" for note in notes] + ([""] if notes else [])
     lines += ["## Scores per round", "", f"![scores per round]({_relative(plot, run_dir)})", "",
               "| round | mean | " + " | ".join(c.replace("_", " ") for c in CRITERIA) + " | check flags | video s | prompt versions |",

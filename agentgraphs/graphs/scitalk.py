@@ -350,7 +350,9 @@ def next_round(state: SciTalkState) -> dict[str, Any]:
 # -- finish ------------------------------------------------------------------------------------
 
 def _best(state: SciTalkState) -> dict[str, Any]:
-    return max(state["rounds"], key=lambda r: (r["mean"], -r["round"]))
+    """The round whose video is kept: best mean critic score, then fewest check flags, then the later
+    round (its prompts carry more feedback). Small judges often tie, and the checks then decide."""
+    return max(state["rounds"], key=lambda r: (r["mean"], -sum(r["flags"].values()), r["round"]))
 
 
 def evaluate(state: SciTalkState, runtime: Runtime[RunContext]) -> dict[str, Any]:

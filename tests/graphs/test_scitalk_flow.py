@@ -114,3 +114,11 @@ def test_a_plugin_persona_critiques_like_a_built_in_one(scripted_run: tuple[Path
     systems = [r["messages"][1]["content"] for r in requests
                if r.get("response_format", {}).get("json_schema", {}).get("name") == "Critique"]
     assert any("doubts every claim" in text for text in systems)
+
+
+def test_tied_scores_keep_the_round_with_fewer_flags_then_the_later_one(scripted_run: tuple[Path, list[dict]]) -> None:
+    run_dir, _ = scripted_run
+    flags = [len(json.loads((run_dir / f"round-{n}" / "checks.json").read_text())["flags"]) for n in (1, 2)]
+    kept = 1 if flags[0] < flags[1] else 2  # the scripted critics tie every round
+    assert (run_dir / "video.mp4").read_bytes() == (run_dir / f"round-{kept}" / "video.mp4").read_bytes()
+    assert f"The video is round {kept}'s" in (run_dir / "report.md").read_text()
