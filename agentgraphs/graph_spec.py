@@ -20,15 +20,15 @@ from pydantic import BaseModel, ValidationError
 from agentgraphs.errors import GraphInputError, RegistryError
 from agentgraphs.registry import entries, lookup
 
-__all__ = ["Artefacts", "GraphSpec", "list_graphs", "load_graph", "merge_artefacts"]
+__all__ = ["Artefacts", "GraphSpec", "list_graphs", "load_graph", "merge_dicts"]
 
 
-def merge_artefacts(left: dict[str, str] | None, right: dict[str, str] | None) -> dict[str, str]:
-    """Reducer for the ``artefacts`` state key: parallel nodes each add their files."""
+def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+    """Reducer for state keys that parallel nodes each add entries to (artefacts, per-branch results)."""
     return {**(left or {}), **(right or {})}
 
 
-Artefacts = Annotated[dict[str, str], merge_artefacts]
+Artefacts = Annotated[dict[str, str], merge_dicts]
 """State type for artefact name → path; every graph that writes files keeps one under ``artefacts``."""
 
 

@@ -11,6 +11,7 @@ the best round's files are copied to the top of the run directory.
 from __future__ import annotations
 
 import json
+import operator
 import shutil
 from pathlib import Path
 from statistics import mean
@@ -28,7 +29,7 @@ from agentgraphs.agents.scitalk.flashtalk_writer import PARTS, FlashTalk
 from agentgraphs.agents.scitalk.prompts import GENERATORS, PromptVersion
 from agentgraphs.atomic import atomic_path
 from agentgraphs.errors import RegistryError
-from agentgraphs.graph_spec import Artefacts, merge_artefacts
+from agentgraphs.graph_spec import Artefacts, merge_dicts
 from agentgraphs.registry import register
 from agentgraphs.runtime import RunContext, context_of
 from agentgraphs.tools.render_plan import RenderPlan, frame_size
@@ -85,16 +86,6 @@ class SciTalkInputs(BaseModel):
         return value
 
 
-def concat(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
-    """Reducer for per-round records that accumulate over the loop."""
-    return (left or []) + (right or [])
-
-
-def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
-    """Reducer for keys that parallel branches fill (keyed by round and part/persona/agent)."""
-    return {**(left or {}), **(right or {})}
-
-
 class SciTalkState(TypedDict, total=False):
     # inputs
     paper: str
@@ -117,7 +108,7 @@ class SciTalkState(TypedDict, total=False):
     # the loop
     iteration: int
     prompts: Annotated[dict[str, dict[str, Any]], merge_dicts]
-    prompt_history: Annotated[list[dict[str, Any]], concat]
+    prompt_history: Annotated[list[dict[str, Any]], operator.add]
     script: dict[str, Any]
     scenes: Annotated[dict[str, list[dict[str, Any]]], merge_dicts]
     edits: Annotated[dict[str, list[dict[str, Any]]], merge_dicts]
@@ -127,7 +118,7 @@ class SciTalkState(TypedDict, total=False):
     checks: dict[str, Any]
     frames: list[str]
     critiques: Annotated[dict[str, dict[str, Any]], merge_dicts]
-    rounds: Annotated[list[dict[str, Any]], concat]
+    rounds: Annotated[list[dict[str, Any]], operator.add]
     evaluation: dict[str, Any]
     artefacts: Artefacts
 
@@ -383,7 +374,7 @@ def report(state: SciTalkState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         stop_reason=_stop_reason(state) or "no generator received feedback", evaluation=state.get("evaluation"),
         notes=state.get("notes", []), prompt_history=state.get("prompt_history", []),
     )
-    return {"artefacts": merge_artefacts(artefacts, {"report": str(path)})}
+    return {"artefacts": {**artefacts, "report": str(path)}}
 
 
 @register("graph", name="scitalk", inputs=SciTalkInputs, main_artefact="video")

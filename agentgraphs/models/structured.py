@@ -97,6 +97,7 @@ class StructuredOutput(Runnable[Any, T], Generic[T]):
         self.schema = schema
         self.agent = agent
         self.max_repairs = max_repairs
+        self._decoding: dict[str, Any] | None = None  # built on first use, once per instance
 
     def _bound(self, *, escape_loop: bool = False) -> Runnable[Any, BaseMessage]:
         """The model with the schema constraint, where the backend has one.
@@ -110,8 +111,14 @@ class StructuredOutput(Runnable[Any, T], Generic[T]):
         extra: dict[str, Any] = {"frequency_penalty": 0.8, "temperature": 0.7} if escape_loop else {}
         return self.model.bind(response_format={
             "type": "json_schema",
-            "json_schema": {"name": self.schema.__name__, "schema": decoding_schema(self.schema), "strict": False},
+            "json_schema": {"name": self.schema.__name__, "schema": self._decoding_schema(), "strict": False},
         }, **extra)
+
+    def _decoding_schema(self) -> dict[str, Any]:
+        # Schema generation walks the whole model; every repair attempt would otherwise redo it.
+        if self._decoding is None:
+            self._decoding = decoding_schema(self.schema)
+        return self._decoding
 
     def _messages(self, value: Any) -> list[BaseMessage]:
         messages = self.model._convert_input(value).to_messages()

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agentgraphs.tools.figures import Caption, FigureRegion, figure_regions, find_captions, render_clip
 from agentgraphs.tools.pdf import PdfError, TextLine, open_pdf, page_lines, page_title
+from agentgraphs.tools.text import clip_text
 
 __all__ = ["Figure", "Paper", "Section", "TableCaption", "parse_paper"]
 
@@ -110,16 +111,16 @@ class Paper(BaseModel):
             if self.authors:
                 parts.append("Authors: " + ", ".join(self.authors))
             if abstract_len:
-                parts.append(f"Abstract: {_clip(self.abstract, abstract_len)}")
+                parts.append(f"Abstract: {clip_text(self.abstract, abstract_len)}")
             for s in self.sections:
                 heading = f"{'#' * min(s.level + 1, 4)} {s.number + ' ' if s.number else ''}{s.heading} [{s.id}]"
-                parts.append(heading + (f"\n{_clip(s.text, snippet_len)}" if snippet_len >= 20 and s.text else ""))
+                parts.append(heading + (f"\n{clip_text(s.text, snippet_len)}" if snippet_len >= 20 and s.text else ""))
             if self.figures:
                 parts.append("Figures:")
-                parts += [f"- {f.id} (page {f.page})" + (f": {_clip(f.caption, caption_len)}" if caption_len else "") for f in self.figures]
+                parts += [f"- {f.id} (page {f.page})" + (f": {clip_text(f.caption, caption_len)}" if caption_len else "") for f in self.figures]
             if self.tables and caption_len:
                 parts.append("Tables:")
-                parts += [f"- {t.id} (page {t.page}): {_clip(t.caption, caption_len)}" for t in self.tables]
+                parts += [f"- {t.id} (page {t.page}): {clip_text(t.caption, caption_len)}" for t in self.tables]
             return "\n".join(parts)
 
         for abstract_len, caption_len in ((max_chars // 4, 200), (max_chars // 8, 100), (100, 60), (0, 0)):
@@ -129,19 +130,7 @@ class Paper(BaseModel):
         with_text = sum(1 for s in self.sections if s.text)
         snippet = (max_chars - len(skeleton)) // max(1, with_text) - 1
         text = render(abstract_len, caption_len, snippet)
-        return text if len(text) <= max_chars else _clip(text, max_chars)
-
-
-def _clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters at a word boundary, marked with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    if limit <= 1:
-        return text[: max(0, limit)]
-    cut = text[: limit - 1]
-    if " " in cut[limit // 2:]:
-        cut = cut.rsplit(" ", 1)[0]
-    return cut + "…"
+        return text if len(text) <= max_chars else clip_text(text, max_chars)
 
 
 def _body_size(lines: list[TextLine]) -> float:

@@ -13,6 +13,7 @@ from typing import Any
 
 from agentgraphs.tools.layout import layout_boxes
 from agentgraphs.tools.render_plan import Box, RenderPlan, SceneCard, TextBlock, frame_size
+from agentgraphs.tools.text import clip_text
 
 __all__ = ["CAPTION_PX", "HEADLINE_PX", "POINT_PX", "TITLE_PX", "compose_plan", "short_caption"]
 
@@ -44,9 +45,7 @@ def short_caption(caption: str, limit: int = CAPTION_CHARS) -> str:
     head, rest = (label.group(1), caption[label.end():]) if label else ("", caption)
     sentence = re.match(r"(.{16,}?[.!?])(?:\s|$)", rest)  # not "e.g." or "(a)."
     first = f"{head} {sentence.group(1) if sentence else rest}".strip()
-    if len(first) <= limit:
-        return first
-    return first[: first.rfind(" ", 0, limit - 1)].rstrip(",;:") + "…"
+    return clip_text(first, limit)
 
 
 def _card(scene: dict[str, Any], text: dict[str, Any], layout: dict[str, Any], effect: dict[str, Any], *,

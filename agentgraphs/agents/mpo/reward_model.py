@@ -23,6 +23,7 @@ from agentgraphs.models import GatewayChatModel
 from agentgraphs.registry import register
 from agentgraphs.rewards.rubric import Check, Criterion, Rubric, RubricError
 from agentgraphs.runtime import context_of
+from agentgraphs.tools.text import clip_text
 
 __all__ = ["CriterionScore", "RubricScore", "judgement_schema", "score_responses", "score_rollouts"]
 
@@ -66,8 +67,7 @@ class RubricScore(BaseModel):
 def _clip(value: Any) -> Any:
     # A model that ignores maxLength (no constrained decoding) should not cost a repair call.
     if isinstance(value, str):
-        value = value.strip()
-        return value if len(value) <= RATIONALE_MAX_CHARS else value[: RATIONALE_MAX_CHARS - 1] + "…"
+        return clip_text(value.strip(), RATIONALE_MAX_CHARS)
     return value
 
 

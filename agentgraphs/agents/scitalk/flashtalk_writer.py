@@ -27,6 +27,7 @@ from agentgraphs.errors import StructuredOutputError
 from agentgraphs.registry import register
 from agentgraphs.runtime import context_of
 from agentgraphs.tools.paper import Paper
+from agentgraphs.tools.text import split_sentences
 
 __all__ = [
     "BRIEFS", "GUIDANCE", "PARTS", "ROLE", "Claim", "FlashTalk", "ScriptPart", "part_schema", "whole_sentences",
@@ -146,7 +147,7 @@ def _material(paper: Paper, part: str) -> tuple[str, str]:
         "call_to_action": section("conclusion", "discussion", "summary"),
     }[part]
     if chosen is None:
-        sentences = re.split(r"(?<=[.!?])\s+", " ".join(paper.abstract.split()))
+        sentences = split_sentences(paper.abstract)
         start = {"hook": 0, "context": 1, "teaser": 2, "call_to_action": 3}[part]
         return f"Abstract: {' '.join(sentences[min(start, max(len(sentences) - 1, 0)):][:4])[:1500]}", "abstract"
     text, source = chosen
@@ -158,7 +159,7 @@ def _material(paper: Paper, part: str) -> tuple[str, str]:
 def _extract(material: str, source: str) -> ScriptPart:
     """The first one or two sentences of the part's paper text: the disclosed fallback."""
     body = material.split(": ", 1)[-1].split("\n\nFigures:")[0]
-    sentences = re.split(r"(?<=[.!?])\s+", " ".join(body.split()))
+    sentences = split_sentences(body) or [" ".join(body.split())]
     narration = sentences[0] if len(sentences[0]) > 60 or len(sentences) == 1 else " ".join(sentences[:2])
     narration = narration[:300]
     return ScriptPart(narration=narration, claims=[Claim(text=narration[:240], source=source)], extracted=True)

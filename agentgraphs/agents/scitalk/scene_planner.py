@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, create_model
 from agentgraphs.agents.scitalk.prompts import PromptVersion, system_prompt
 from agentgraphs.registry import register
 from agentgraphs.runtime import context_of
+from agentgraphs.tools.text import split_sentences
 
 __all__ = ["GUIDANCE", "MAX_SUBSCENES", "ROLE", "SubScene", "VISUALS", "figure_candidates", "plan_scenes", "split_narration"]
 
@@ -52,8 +53,7 @@ class SubScene(BaseModel):
 
 def split_narration(text: str, *, max_chunks: int = MAX_SUBSCENES) -> list[str]:
     """The narration as sentence groups: sentences, with the shortest neighbours merged to fit."""
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", text.strip()) if s.strip()]
-    chunks = sentences or [text.strip()]
+    chunks = split_sentences(text) or [text.strip()]
     while len(chunks) > max_chunks:
         # Merge the pair with the fewest words: keeps sub-scenes balanced in length.
         index = min(range(len(chunks) - 1), key=lambda i: len(chunks[i].split()) + len(chunks[i + 1].split()))
