@@ -68,6 +68,8 @@ class SciTalkInputs(BaseModel):
     critic_images: bool = Field(default=False, description="Send sampled frames as images to critics (only for models that take images).")
     workers: int = Field(default=2, ge=1, le=32, description="Processes rendering scenes in parallel.")
     title_animation: bool = Field(default=False, description="Open with an animated title card rendered by manim (slower).")
+    diagram_animation: bool = Field(default=False, description="Animate method diagrams with manim (boxes grow in, "
+                                                               "arrows draw; slower) instead of Pillow's reveal.")
 
     @field_validator("size")
     @classmethod
@@ -98,6 +100,7 @@ class SciTalkState(TypedDict, total=False):
     critic_images: bool
     workers: int
     title_animation: bool
+    diagram_animation: bool
     # the parsed paper (the full parse is on disk; state keeps what prompts need)
     paper_json: str
     title: str
@@ -191,7 +194,7 @@ def compose(state: SciTalkState, runtime: Runtime[RunContext]) -> dict[str, Any]
         effects=edits["effects_assistant"], figures={f["id"]: f["path"] for f in state.get("figures", [])},
         size=state.get("size", "vertical"), avatar=state.get("avatar"),
         captions={f["id"]: f["caption"] for f in state.get("figures", [])},
-        title_animation=state.get("title_animation", False),
+        title_animation=state.get("title_animation", False), diagram_animation=state.get("diagram_animation", False),
     )
     context = context_of(runtime)
     plan_path = context.write_artefact(f"round-{round_key}/scene_plan.json", plan.model_dump(mode="json"))

@@ -2,8 +2,8 @@
 
 Everything that does not move (background, text blocks, avatar) is drawn once per sub-scene; per
 frame only the moving parts are composed (the figure under a Ken-Burns crop, the current caption,
-the highlight's fade-in, the fade from/to the background), and a frame identical to the previous
-one is not composed again. Text never silently disappears: it is wrapped into its box, shrunk step
+the highlight's fade-in, the fade from/to the background, a diagram's steps appearing or its manim
+clip), and a frame identical to the previous one is not composed again. Text never silently disappears: it is wrapped into its box, shrunk step
 by step down to a legible minimum, and only then cut with an ellipsis, which is recorded as an
 overflow for the checks and the critic agents.
 """
@@ -22,8 +22,9 @@ from PIL import Image, ImageColor, ImageDraw, ImageFont
 from pydantic import BaseModel
 
 from agentgraphs.errors import AgentgraphsError
+from agentgraphs.tools.diagram import draw_flow, flow_rects, label_rect, reveal_times
 from agentgraphs.tools.narration import clean_text
-from agentgraphs.tools.render_plan import Box, RenderPlan, SceneCard, TextBlock
+from agentgraphs.tools.render_plan import Box, Diagram, RenderPlan, SceneCard, TextBlock
 
 __all__ = [
     "FADE_S",
@@ -66,7 +67,7 @@ class BlockMeasure(BaseModel):
     """How one text block was actually drawn."""
 
     index: int
-    """Position in ``SceneCard.texts``; -1 for the burned-in captions."""
+    """Position in ``SceneCard.texts``; -1 for the burned-in captions; ``len(texts) + i`` for diagram step i."""
     kind: str
     text: str
     requested_px: int
@@ -108,6 +109,8 @@ class SceneMeasure(BaseModel):
     """The fitted rectangle's width / height; equals ``figure_aspect`` up to pixel rounding."""
     highlight_rect: tuple[int, int, int, int] | None
     avatar_rect: tuple[int, int, int, int] | None
+    diagram_rect: tuple[int, int, int, int] | None = None
+    """The area the diagram's steps and arrows fill (even width and height, for its manim clip)."""
     effect: str
 
 
@@ -225,13 +228,14 @@ def _draw_text(draw: ImageDraw.ImageDraw, block: TextBlock, index: int, box: tup
         px, lines, truncated = _fit(block.text, box, requested, minimum, block.bold)
     font = _font(px, block.bold)
     step = round(px * _LINE_SPACING)
+    top = box[1] + (max(0, (box[3] - box[1]) - len(lines) * step) // 2 if block.kind == "label" else 0)
     extent: list[int] | None = None
     for row, line in enumerate(lines):
         if not line:
             continue
         length = font.getlength(line)
         x = box[0] + (round(((box[2] - box[0]) - length) / 2) if block.align == "center" else 0)
-        y = box[1] + row * step
+        y = top + row * step
         draw.text((x, y), line, font=font, fill=block.color)
         l, t, r, b = (math.floor(v) if n < 2 else math.ceil(v) for n, v in enumerate(draw.textbbox((x, y), line, font=font)))
         extent = [l, t, r, b] if extent is None else [min(extent[0], l), min(extent[1], t), max(extent[2], r), max(extent[3], b)]
@@ -298,6 +302,15 @@ class SceneFrames:
         for index, block in enumerate(scene.texts):
             box, outside = _box_px(block.box, self.width, self.height)
             blocks.append(_draw_text(draw, block, index, box, outside, scale, minimum))
+        self.diagram_rect: tuple[int, int, int, int] | None = None
+        self._steps: list[Image.Image] = []
+        """For ``reveal``: the base with the first 1, 2, … steps drawn."""
+        self._reveal: list[float] = []
+        self._clip: Iterator[np.ndarray] | None = None
+        if scene.diagram is not None:
+            blocks += self._draw_diagram(base, scene.diagram, len(scene.texts), scale, minimum)
+            if scene.effect == "reveal":
+                self._reveal = reveal_times(len(scene.diagram.steps), speech if speech is not None else duration)
         self.base = base
 
         self.highlighted: Image.Image | None = None
@@ -328,10 +341,31 @@ class SceneFrames:
             scene_id=scene.id, width=self.width, height=self.height, min_legible_px=minimum, blocks=blocks,
             captions=captions, figure=scene.figure, figure_rect=rect, figure_aspect=aspect,
             drawn_aspect=(rect[2] - rect[0]) / (rect[3] - rect[1]) if rect else None,
-            highlight_rect=highlight_rect, avatar_rect=avatar_rect, effect=scene.effect)
+            highlight_rect=highlight_rect, avatar_rect=avatar_rect, diagram_rect=self.diagram_rect, effect=scene.effect)
         self.ken_burns = self.figure is not None and scene.effect in _KEN_BURNS
         self._last_key: tuple | None = None
         self._last_frame: np.ndarray | None = None
+
+    def _draw_diagram(self, base: Image.Image, diagram: Diagram, first: int, scale: float, minimum: int) -> list[BlockMeasure]:
+        """Boxes, arrows and labels onto ``base``, one step at a time (kept for ``reveal``); the labels' measures."""
+        (left, top, right, bottom), _ = _box_px(diagram.box, self.width, self.height)
+        self.diagram_rect = (left, top, left + (right - left) // 2 * 2, top + (bottom - top) // 2 * 2)
+        vertical = self.height > self.width
+        rects = flow_rects(self.diagram_rect, len(diagram.steps), vertical=vertical)
+        draw, measures = ImageDraw.Draw(base), []
+        for index, step in enumerate(diagram.steps):
+            draw_flow(draw, rects, index, vertical=vertical)
+            label = TextBlock(text=step, box=diagram.box, size=diagram.size, kind="label", align="center")
+            measures.append(_draw_text(draw, label, first + index, label_rect(rects[index]), False, scale, minimum))
+            if self.scene.effect == "reveal":
+                self._steps.append(base.copy())
+        return measures
+
+    def animate_diagram(self, clip: Iterator[np.ndarray]) -> None:
+        """Show ``clip``'s frames in the diagram's place, one per frame index, in order (a manim render
+        of the same steps and boxes); the still drawing and its ``reveal`` are then not shown."""
+        self._clip, self._reveal = clip, []
+        self._last_key = None
 
     def _figure_view(self, progress: float) -> Image.Image:
         """The figure at ``progress`` (0..1) through its Ken-Burns move, resized into its fitted rect."""
@@ -359,25 +393,28 @@ class SceneFrames:
         t = index / self.plan.fps
         effect = self.scene.effect
         cue = next((n for n, c in enumerate(self.cues) if c.start <= t < c.end), len(self.cues) - 1 if self.cues else -1)
-        moving = index if self.ken_burns else 0
+        moving = index if self.ken_burns or self._clip is not None else 0
         highlight = round(min(1.0, t / HIGHLIGHT_FADE_S) * 16) if self.highlighted is not None else 0
         fade = 16
         if effect == "fade":
             fade = round(min(1.0, t / FADE_S, max(0.0, self.duration - t) / FADE_S) * 16)
-        return cue, moving, highlight, fade
+        shown = sum(1 for start in self._reveal if start <= t)
+        return cue, moving, highlight, fade, shown
 
     def frame(self, index: int) -> np.ndarray:
         """Frame ``index`` as an H×W×3 uint8 array (read-only; shared with the next identical frame)."""
         key = self._key(index)
         if key == self._last_key and self._last_frame is not None:
             return self._last_frame
-        cue, moving, highlight, fade = key
+        cue, moving, highlight, fade, shown = key
         if highlight:
             image = Image.blend(self.base, self.highlighted, highlight / 16) if highlight < 16 else self.highlighted.copy()
         else:
-            image = self.base.copy()
+            image = (self._steps[shown - 1] if shown else self.base).copy()
         if self.ken_burns:
             image.paste(self._figure_view(index / max(1, self.n_frames - 1)), self.figure_rect[:2])
+        if self._clip is not None and self.diagram_rect is not None:
+            image.paste(Image.fromarray(next(self._clip)), self.diagram_rect[:2])
         if cue >= 0:
             layer, at = self._caption_layers[cue]
             image.paste(layer, at)

@@ -18,6 +18,7 @@ __all__ = [
     "FRAME_SIZES",
     "REFERENCE_WIDTH",
     "Box",
+    "Diagram",
     "Effect",
     "RenderPlan",
     "SceneCard",
@@ -35,8 +36,9 @@ FRAME_SIZES: dict[str, tuple[int, int]] = {
 REFERENCE_WIDTH = 1080
 """Font sizes in a plan are pixels at this frame width; the renderer scales them to the output."""
 
-Effect = Literal["none", "zoom_in", "zoom_out", "pan_left", "pan_right", "highlight", "fade"]
-EFFECTS: tuple[str, ...] = ("none", "zoom_in", "zoom_out", "pan_left", "pan_right", "highlight", "fade")
+Effect = Literal["none", "zoom_in", "zoom_out", "pan_left", "pan_right", "highlight", "fade", "reveal"]
+EFFECTS: tuple[str, ...] = ("none", "zoom_in", "zoom_out", "pan_left", "pan_right", "highlight", "fade", "reveal")
+"""``reveal`` is for diagrams: their steps appear one after another."""
 
 
 def frame_size(size: str) -> tuple[int, int]:
@@ -88,6 +90,17 @@ class TextBlock(BaseModel):
     align: Literal["left", "center"] = "left"
 
 
+class Diagram(BaseModel):
+    """A method drawn as 2-4 step boxes joined by arrows (top to bottom on vertical frames, else left to right)."""
+
+    steps: list[str] = Field(min_length=2, max_length=4)
+    """The step labels in order: short text, drawn and measured like any other text."""
+    box: Box
+    """The area the whole diagram is fitted into."""
+    size: int = Field(default=44, ge=4, le=240)
+    """Label font size in pixels at a 1080-pixel-wide frame."""
+
+
 class SceneCard(BaseModel):
     """One sub-scene: a visual held for as long as its narration lasts."""
 
@@ -105,12 +118,16 @@ class SceneCard(BaseModel):
     effect: Effect = "none"
     highlight: Box | None = None
     """For ``effect="highlight"``: the region of the figure to mark, in fractions of the figure."""
+    diagram: Diagram | None = None
+    """A flow diagram shown instead of a figure."""
     background: str = "#0F172A"
 
     @model_validator(mode="after")
     def _figure_has_a_box(self) -> SceneCard:
         if self.figure is not None and self.figure_box is None:
             raise ValueError(f"scene {self.id}: figure {self.figure!r} has no figure_box")
+        if self.figure is not None and self.diagram is not None:
+            raise ValueError(f"scene {self.id} shows both figure {self.figure!r} and a diagram; keep one")
         return self
 
 
@@ -134,6 +151,8 @@ class RenderPlan(BaseModel):
     """Caption font size in pixels at a 1080-pixel-wide frame."""
     title_animation: bool = False
     """Open with an animated title card (our own manim Scene, ``tools.manim_scenes``), silent."""
+    diagram_animation: bool = False
+    """Draw diagrams with our own manim Scene (boxes grow in, arrows draw) instead of Pillow's reveal."""
 
     @model_validator(mode="after")
     def _consistent(self) -> RenderPlan:

@@ -1,6 +1,6 @@
 """Turns the agents' choices for each sub-scene into the renderer's :class:`RenderPlan`.
 
-Deterministic: the scene planner's visual, the text editor's words and size, the layout
+Deterministic: the scene planner's visual (and a diagram's steps), the text editor's words and size, the layout
 allocator's template and the effects assistant's effect are merged here, boxes come from
 ``tools.layout``, and font sizes from a small fixed table. Keeping this out of the agents means a
 model only ever makes named choices, and the same choices always give the same plan.
@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from agentgraphs.tools.layout import layout_boxes
-from agentgraphs.tools.render_plan import Box, RenderPlan, SceneCard, TextBlock, frame_size
+from agentgraphs.tools.render_plan import Box, Diagram, RenderPlan, SceneCard, TextBlock, frame_size
 from agentgraphs.tools.text import clip_text
 
 __all__ = ["CAPTION_PX", "HEADLINE_PX", "POINT_PX", "TITLE_PX", "compose_plan", "short_caption"]
@@ -68,19 +68,23 @@ def _card(scene: dict[str, Any], text: dict[str, Any], layout: dict[str, Any], e
         elif points and "body" in boxes:
             texts.append(TextBlock(text="\n".join(f"• {p}" for p in points), box=boxes["body"], size=POINT_PX[size], kind="bullet"))
     figure = scene.get("figure") if "figure" in boxes else None
-    region = effect.get("region", "none")
+    steps = [step for step in scene.get("steps", []) if step.strip()]
+    diagram = (Diagram(steps=steps, box=boxes["figure"], size=POINT_PX[size])
+               if scene.get("visual") == "diagram" and "figure" in boxes and 2 <= len(steps) <= 4 else None)
+    region, chosen = effect.get("region", "none"), effect.get("effect", "none")
+    fits = chosen == "fade" or (figure is not None and chosen != "reveal") or (diagram is not None and chosen in ("none", "reveal"))
     return SceneCard(
         id=scene["id"], part=scene["part"], narration=scene["narration"], texts=texts,
-        figure=figure, figure_box=boxes["figure"] if figure else None,
-        effect=effect.get("effect", "none") if figure or effect.get("effect") == "fade" else "none",
-        highlight=HIGHLIGHT_REGIONS.get(region) if figure and effect.get("effect") == "highlight" else None,
+        figure=figure, figure_box=boxes["figure"] if figure else None, diagram=diagram,
+        effect=chosen if fits else "none",
+        highlight=HIGHLIGHT_REGIONS.get(region) if figure and chosen == "highlight" else None,
     )
 
 
 def compose_plan(*, title: str, scenes: list[dict[str, Any]], texts: list[dict[str, Any]],
                  layouts: list[dict[str, Any]], effects: list[dict[str, Any]], figures: dict[str, str],
                  size: str, avatar: str | None = None, captions: dict[str, str] | None = None,
-                 title_animation: bool = False) -> RenderPlan:
+                 title_animation: bool = False, diagram_animation: bool = False) -> RenderPlan:
     """The render plan for sub-scenes given in order, with one choice of each kind per sub-scene."""
     if not (len(scenes) == len(texts) == len(layouts) == len(effects)):
         raise ValueError(
@@ -100,5 +104,5 @@ def compose_plan(*, title: str, scenes: list[dict[str, Any]], texts: list[dict[s
         figures={fid: path for fid, path in figures.items() if fid in used},
         avatar=avatar, avatar_box=any_boxes.get("avatar") if avatar else None,
         caption_box=any_boxes.get("captions", RenderPlan.model_fields["caption_box"].default),
-        title_animation=title_animation,
+        title_animation=title_animation, diagram_animation=diagram_animation,
     )

@@ -3,7 +3,8 @@
 Each sub-scene is its own clip, as long as its narration plus a short pad, drawn by ``frames`` and
 piped as raw RGB straight into the bundled ffmpeg (H.264 yuv420p + AAC). Piping beats moviepy here:
 moviepy adds a per-frame Python compositing layer and its own ffmpeg writer around the same pipe.
-Clips render in parallel processes and are joined with the concat demuxer without re-encoding.
+Clips render in parallel processes and are joined with the concat demuxer without re-encoding. With
+``diagram_animation`` a diagram's area shows our manim clip of it, decoded into the same frames.
 Output is deterministic for the same inputs (bit-exact flags, no metadata, one x264 thread per
 clip: parallelism comes from clips), so a resumed run produces the same bytes.
 """
@@ -16,9 +17,11 @@ import os
 import re
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 from pydantic import BaseModel
 
@@ -43,9 +46,9 @@ __all__ = [
 ]
 
 SCENE_PAD_S = 0.25
+"""Silence after each sub-scene's narration: a breath between scenes; the checks allow for it."""
 INTRO_S = 2.5
 """Length of the optional animated title card (``RenderPlan.title_animation``)."""
-"""Silence after each sub-scene's narration: a breath between scenes; the checks allow for it."""
 
 _X264 = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "23", "-pix_fmt", "yuv420p",
          "-threads", "1"]
@@ -131,7 +134,11 @@ def _encode_clip(job: dict) -> dict:
     scene = plan.scenes[job["index"]]
     frames = SceneFrames(plan, scene, job["duration"], speech=job["speech"])
     clip, thumb = Path(job["clip"]), Path(job["thumb"])
-    with atomic_path(clip) as tmp, tempfile.TemporaryFile() as err:
+    with atomic_path(clip) as tmp, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as scratch:
+        animated = None
+        if plan.diagram_animation and scene.diagram is not None:
+            animated = _diagram_frames(job, frames, Path(scratch))
+            frames.animate_diagram(animated)
         cmd = [job["ffmpeg"], "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{plan.width}x{plan.height}", "-r", str(plan.fps),
                "-i", "pipe:0", "-i", job["wav"], "-map", "0:v:0", "-map", "1:a:0", *_X264, "-g", str(2 * plan.fps), *_AAC,
@@ -154,6 +161,8 @@ def _encode_clip(job: dict) -> dict:
             pass  # ffmpeg died; its exit code and stderr below say why
         finally:
             code = proc.wait()
+            if animated is not None:
+                animated.close()
         if code != 0:
             err.seek(0)
             tail = err.read().decode("utf-8", "replace")[-600:].strip()
@@ -164,6 +173,42 @@ def _encode_clip(job: dict) -> dict:
     with atomic_path(thumb) as tmp_png:
         thumbnail.save(tmp_png)
     return {"index": job["index"], "measure": frames.measure}
+
+
+def _diagram_frames(job: dict, frames: SceneFrames, scratch: Path) -> Iterator[np.ndarray]:
+    """The scene's diagram drawn by our manim Scene (the same boxes, label lines and sizes the still one
+    was measured with), decoded frame by frame; a short clip holds its last frame."""
+    from agentgraphs.tools.manim_scenes import render_flow_diagram
+
+    plan: RenderPlan = job["plan"]
+    scene = plan.scenes[job["index"]]
+    assert frames.diagram_rect is not None
+    left, top, right, bottom = frames.diagram_rect
+    width, height = right - left, bottom - top
+    labels = frames.measure.blocks[len(scene.texts):]
+    clip = render_flow_diagram(["\n".join(label.lines) for label in labels], scratch / "diagram.mp4", width=width,
+                               height=height, fps=plan.fps, duration=frames.n_frames / plan.fps, speech_s=job["speech"],
+                               font_px=[label.final_px for label in labels], vertical=plan.height > plan.width,
+                               background=scene.background)
+    return _decoded(job["ffmpeg"], clip, width, height)
+
+
+def _decoded(exe: str, clip: Path, width: int, height: int) -> Iterator[np.ndarray]:
+    proc = subprocess.Popen([exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(clip), "-f", "rawvideo",
+                             "-pix_fmt", "rgb24", "-"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    size, last = width * height * 3, None
+    try:
+        assert proc.stdout is not None
+        while len(data := proc.stdout.read(size)) == size:
+            last = np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
+            yield last
+        if last is None:
+            raise VideoError(f"ffmpeg decoded no frame of the diagram clip {clip}; check manim's output")
+        while True:
+            yield last
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def srt_text(cues: list[Cue]) -> str:

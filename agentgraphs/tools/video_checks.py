@@ -112,7 +112,8 @@ def check_video(plan: RenderPlan, result: RenderResult, *, frames: bool = True) 
             if measure.figure_rect is not None and block.drawn is not None and _intersects(block.drawn, measure.figure_rect):
                 flags.append(VideoFlag(kind="text_overlaps_figure", scene_id=scene.id,
                                        detail=f"{name} is drawn over figure {measure.figure!r}; move one of them"))
-        on_screen = sum(len(block.text.split()) for block in card.texts)
+        steps = card.diagram.steps if card.diagram is not None else []  # diagram labels are on-screen words too
+        on_screen = sum(len(text.split()) for text in [*(block.text for block in card.texts), *steps])
         wps[scene.id] = round(on_screen / scene.duration_s, 2)
         narration_wps[scene.id] = round(len(card.narration.split()) / max(scene.narration_s, 1e-6), 2)
         if wps[scene.id] > MAX_WORDS_PER_SECOND:
@@ -179,13 +180,18 @@ def describe_frames(plan: RenderPlan, result: RenderResult) -> list[str]:
             parts.append(f"figure {measure.figure!r} fills {100 * (r - l) / measure.width:.0f}% of the width and "
                          f"{100 * (b - t) / measure.height:.0f}% of the height"
                          + (f", captioned \"{captions[0]}\"" if captions else ", with no caption"))
+        elif card.diagram is not None:
+            parts.append(f"a flow diagram of {len(card.diagram.steps)} boxes joined by arrows: "
+                         + " → ".join(card.diagram.steps)
+                         + (", drawn by manim, growing in one by one" if plan.diagram_animation
+                            else ", the steps appearing one by one" if card.effect == "reveal" else ""))
         else:
             parts.append("no figure")
         effect = card.effect
         if effect == "highlight" and measure.highlight_rect is not None:
             effect = "highlight (a yellow box fades in over part of the figure)"
         parts.append(f"effect: {effect}")
-        if card.texts == [] and measure.figure_rect is None:
+        if card.texts == [] and measure.figure_rect is None and card.diagram is None:
             parts.append("the frame shows only the background")
         spoken = next((cue.text for cue in scene.cues if cue.start <= middle < cue.end), None)
         if plan.captions and spoken:

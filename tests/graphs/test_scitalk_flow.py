@@ -1,6 +1,7 @@
 """The SciTalk loop's wiring, on a scripted model: fan-outs, feedback rounds, prompt rewrites,
 artefacts per round, the report and persona plug-ins. Real PDF parsing, narration and rendering;
-only the model answers are scripted (valid instances of each agent's schema)."""
+only the model answers are scripted (valid instances of each agent's schema; the scene planner draws
+the method as a diagram in the first shot that may have one)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,29 @@ from agentgraphs.agents.scitalk.reflector import CHECK_OWNERS
 from agentgraphs.errors import GraphInputError
 from agentgraphs.testing.openai_server import OpenAITestServer, ServerBehaviour
 from agentgraphs.testing.schema_reply import schema_reply
+from agentgraphs.tools.video import probe_video
+
+STEPS = ["Parse the paper", "Plan the scenes", "Narrate and render"]
+
+
+def _reply_with_a_diagram(body: dict) -> str:
+    """``schema_reply``, except that the first shot offered a diagram takes it."""
+    answer = schema_reply(body)
+    response = body.get("response_format", {}).get("json_schema", {})
+    if response.get("name") != "ShotPlan":
+        return answer
+    shots, schema = json.loads(answer), response["schema"]
+    for name, shot in shots.items():
+        definition = schema["$defs"][schema["properties"][name]["$ref"].rsplit("/", 1)[-1]]
+        if "diagram" in definition["properties"]["visual"].get("enum", []):
+            shot.update(visual="diagram", steps=STEPS)
+            break
+    return json.dumps(shots)
 
 
 @pytest.fixture(scope="module")
 def scripted_run(tmp_path_factory: pytest.TempPathFactory, sample_paper: Path) -> tuple[Path, list[dict]]:
-    with OpenAITestServer(ServerBehaviour(reply=schema_reply)) as server:
+    with OpenAITestServer(ServerBehaviour(reply=_reply_with_a_diagram)) as server:
         result = agentgraphs.run(
             "scitalk",
             {"paper": str(sample_paper), "iterations": 2, "size": "preview",
@@ -122,3 +141,19 @@ def test_tied_scores_keep_the_round_with_fewer_flags_then_the_later_one(scripted
     kept = 1 if flags[0] < flags[1] else 2  # the scripted critics tie every round
     assert (run_dir / "video.mp4").read_bytes() == (run_dir / f"round-{kept}" / "video.mp4").read_bytes()
     assert f"The video is round {kept}'s" in (run_dir / "report.md").read_text()
+
+
+def test_the_planner_can_draw_the_method_as_a_diagram(scripted_run: tuple[Path, list[dict]]) -> None:
+    run_dir, _ = scripted_run
+    for round_dir in (run_dir / "round-1", run_dir / "round-2"):
+        plan = json.loads((round_dir / "scene_plan.json").read_text())
+        diagrams = [scene for scene in plan["scenes"] if scene["diagram"]]
+        assert [(scene["part"], scene["diagram"]["steps"]) for scene in diagrams] == [("context", STEPS)]
+        assert diagrams[0]["figure"] is None and diagrams[0]["effect"] in ("none", "fade", "reveal")
+        frames = json.loads((round_dir / "frames.json").read_text())
+        assert any(f"Scene {diagrams[0]['id']} " in line and "a flow diagram of 3 boxes" in line for line in frames)
+        # The step labels are on-screen words: they count towards the words-per-second check.
+        checks = json.loads((round_dir / "checks.json").read_text())
+        words = sum(len(t["text"].split()) for t in diagrams[0]["texts"]) + sum(len(s.split()) for s in STEPS)
+        seconds = probe_video(round_dir / "scenes" / f"{diagrams[0]['id']}.mp4").duration_s
+        assert checks["words_per_second"][diagrams[0]["id"]] == pytest.approx(words / seconds, abs=0.05)

@@ -60,3 +60,25 @@ def test_short_caption_keeps_the_label_and_first_sentence() -> None:
     assert short_caption("Figure 2 | A long comparison. Second sentence.") == "Figure 2 | A long comparison."
     long = short_caption("Fig. 3: " + "word " * 60)
     assert long.startswith("Fig. 3: word") and long.endswith("…") and len(long) <= 110
+
+
+def _diagram_plan(layout: str, effect: str, steps: list[str]):
+    scene = {"id": "context-1", "part": "context", "narration": "We parse, plan and render.", "visual": "diagram",
+             "figure": None, "steps": steps}
+    return compose_plan(title="t", scenes=[scene], texts=[{"headline": "How it works", "points": [], "size": "medium"}],
+                        layouts=[{"template": layout}], effects=[{"effect": effect, "region": "none"}], figures={},
+                        size="vertical").scenes[0]
+
+
+def test_a_diagram_takes_the_figure_slot_and_keeps_its_reveal() -> None:
+    card = _diagram_plan("figure_focus", "reveal", ["Parse", "Plan", "Render"])
+    assert card.diagram is not None and card.diagram.steps == ["Parse", "Plan", "Render"]
+    assert card.figure is None and card.effect == "reveal"
+    assert not any(t.box.overlaps(card.diagram.box) for t in card.texts)
+    assert _diagram_plan("figure_with_points", "zoom_in", ["Parse", "Plan"]).effect == "none"  # a figure's effect
+
+
+def test_a_diagram_without_a_slot_or_steps_falls_back_to_text() -> None:
+    assert _diagram_plan("text_only", "reveal", ["Parse", "Plan"]).diagram is None
+    card = _diagram_plan("figure_focus", "reveal", ["Parse", "  "])
+    assert card.diagram is None and card.effect == "none" and card.texts[0].text == "How it works"

@@ -15,8 +15,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 from agentgraphs.tools import video  # noqa: E402
 from agentgraphs.tools.layout import layout_boxes  # noqa: E402
 from agentgraphs.tools.narration import synthesize  # noqa: E402
-from agentgraphs.tools.render_plan import RenderPlan, SceneCard, TextBlock  # noqa: E402
+from agentgraphs.tools.render_plan import Diagram, RenderPlan, SceneCard, TextBlock  # noqa: E402
 from agentgraphs.tools.video import FfmpegError, RenderResult, VideoError, probe_video, render_video  # noqa: E402
+from agentgraphs.tools.video_checks import sample_frame  # noqa: E402
 
 W, H = 360, 640
 
@@ -34,6 +35,10 @@ def _plan(root: Path) -> RenderPlan:
         SceneCard(id="result", part="teaser", narration="Our model reaches eighty two percent [4].",
                   texts=[TextBlock(text="82% vs 64%", box=focus["title"], size=70)],
                   figure="fig1", figure_box=focus["figure"], effect="zoom_in"),
+        SceneCard(id="method", part="context", narration="We parse the paper, plan the scenes and render them.",
+                  texts=[TextBlock(text="How it works", box=focus["title"], size=64, kind="heading", bold=True)],
+                  diagram=Diagram(steps=["Parse the paper", "Plan the scenes", "Render"], box=focus["figure"]),
+                  effect="reveal"),
         SceneCard(id="cta", part="call_to_action", narration="Read the paper to learn how.", effect="fade",
                   figure="fig1", figure_box=focus["figure"]),
     ])
@@ -145,3 +150,22 @@ def test_an_animated_title_card_opens_the_video_and_shifts_the_captions(rendered
     assert first_cue is not None
     h, m, s, ms = (int(g) for g in first_cue.groups())
     assert h * 3600 + m * 60 + s + ms / 1000 >= video.INTRO_S
+
+
+def test_diagram_animation_puts_a_manim_clip_in_the_diagram_area(rendered, tmp_path: Path) -> None:
+    """``diagram_animation``: the diagram scene shows our manim flow diagram; timing, audio and the
+    other scenes' clips stay exactly as without it."""
+    pytest.importorskip("manim", reason="the animated diagram needs the video extra (manim)")
+    plan, narration, plain, _ = rendered
+    result = render_video(plan.model_copy(update={"diagram_animation": True}), narration, tmp_path, workers=2)
+    assert [s.duration_s for s in result.scenes] == [s.duration_s for s in plain.scenes]
+    info = probe_video(result.video)
+    assert abs(info.duration_s - plain.duration_s) <= 0.1 and abs(info.audio_duration_s - info.duration_s) <= 0.5
+    for animated, still in zip(result.scenes, plain.scenes):
+        assert (animated.clip.read_bytes() == still.clip.read_bytes()) == (animated.id != "method")
+    method = next(s for s in result.scenes if s.id == "method")
+    assert method.measure.blocks == next(s for s in plain.scenes if s.id == "method").measure.blocks
+    left, top, right, bottom = method.measure.diagram_rect
+    early = sample_frame(str(method.clip), 0.05, W, H)[top:bottom, left:right]
+    late = sample_frame(str(method.clip), method.duration_s - 0.1, W, H)[top:bottom, left:right]
+    assert early.std() < late.std() and late.std() > 10  # boxes grow in: more drawn at the end than at the start

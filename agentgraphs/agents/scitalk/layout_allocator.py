@@ -27,8 +27,9 @@ TEMPLATES: dict[str, str] = {
 
 ROLE = (
     "You are the layout designer of a short explainer video. For each shot choose one layout "
-    "template. A shot that shows a figure must use a "
-    "figure template (figure_focus or figure_with_points); a shot without a figure must not. "
+    "template. A shot that shows a figure or a diagram must use a "
+    "figure template (figure_focus or figure_with_points; a diagram takes the figure's place); a shot "
+    "with neither must not. "
     "Templates:\n" + "\n".join(f"- {name}: {text}" for name, text in TEMPLATES.items())
 )
 
@@ -42,8 +43,9 @@ class LayoutChoice(BaseModel):
 
 
 def fitting_template(choice: LayoutChoice, *, has_figure: bool, visual: str) -> LayoutChoice:
-    """The choice, corrected where it contradicts the shot (a figure needs a figure template)."""
+    """The choice, corrected where it contradicts the shot (a figure or diagram needs a figure template)."""
     figure_templates = ("figure_focus", "figure_with_points")
+    has_figure = has_figure or visual == "diagram"
     if has_figure and choice.template not in figure_templates:
         return choice.model_copy(update={"template": "figure_focus"})
     if not has_figure and choice.template in figure_templates:

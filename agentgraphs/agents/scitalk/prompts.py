@@ -45,6 +45,8 @@ def system_prompt(role: str, prompt: PromptVersion | dict[str, Any]) -> str:
 def describe_shot(index: int, scene: dict[str, Any]) -> str:
     """One numbered line per sub-scene, as the per-part editors see it."""
     shown = scene["visual"] + (f" {scene['figure']}" if scene.get("figure") else "")
+    if scene.get("steps"):
+        shown += ": " + " → ".join(scene["steps"])
     note = f" ({scene['note']})" if scene.get("note") else ""
     return f"{index + 1}. shows {shown}{note}; says: {scene['narration']}"
 

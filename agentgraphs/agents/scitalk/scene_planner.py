@@ -2,7 +2,9 @@
 
 Role ``scene_planner``; one call per script part (the graph fans the parts out with ``Send``). The
 part's narration is split into sentence groups by a deterministic rule, and the model chooses, for
-each group, what the viewer sees: the title card, one of the paper's own figures, or key text.
+each group, what the viewer sees: the title card, one of the paper's own figures, key text, or (for
+the method overview) a flow diagram of 2-4 short steps, whose labels are bounded strings in the
+schema: data the renderer draws, never code.
 The narration itself is never rewritten here, so what is spoken is exactly what the writer wrote
 and its timing comes from the audio (audio first).
 """
@@ -10,7 +12,7 @@ and its timing comes from the audio (audio first).
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -21,22 +23,27 @@ from agentgraphs.registry import register
 from agentgraphs.runtime import context_of
 from agentgraphs.tools.text import split_sentences
 
-__all__ = ["GUIDANCE", "MAX_SUBSCENES", "ROLE", "SubScene", "VISUALS", "figure_candidates", "plan_scenes", "split_narration"]
+__all__ = ["GUIDANCE", "MAX_SUBSCENES", "ROLE", "STEP_CHARS", "SubScene", "VISUALS", "diagram_steps", "figure_candidates",
+           "plan_scenes", "split_narration"]
 
 MAX_SUBSCENES = 5
+STEP_CHARS = 28
+"""Longest diagram step label: one line in a vertical frame's step box at the text editor's sizes."""
 
 ROLE = (
     "You are the scene planner of a short explainer video about a research paper. You get one part "
     "of the spoken script, already cut into numbered shots, and the paper's figures with their "
     "captions. For each shot choose what the viewer sees: 'title' (the paper's title card), "
-    "'figure' (one of the paper's own figures: give its id) or 'text' (key words on screen). Also "
-    "say in a few words what the viewer sees. Only use figure ids from the list."
+    "'figure' (one of the paper's own figures: give its id), 'text' (key words on screen) or, where "
+    "offered, 'diagram' (the method as 2-4 short steps in boxes joined by arrows: give the steps). "
+    "Also say in a few words what the viewer sees. Only use figure ids from the list."
 )
 
 GUIDANCE = (
     "Show a figure whenever the shot talks about a result, a method diagram or a number that a "
     "figure shows. Use the title card for the opening shot of the hook. Do not show the same figure "
-    "in two shots in a row unless the narration keeps talking about it."
+    "in two shots in a row unless the narration keeps talking about it. Use a diagram when the shot "
+    "walks through how the method works step by step and no figure shows it."
 )
 
 
@@ -46,8 +53,10 @@ class SubScene(BaseModel):
     id: str
     part: str
     narration: str
-    visual: Literal["title", "figure", "text"]
+    visual: Literal["title", "figure", "text", "diagram"]
     figure: str | None = None
+    steps: list[str] = Field(default_factory=list)
+    """The diagram's step labels, in order (only for ``visual="diagram"``)."""
     note: str = ""
 
 
@@ -63,12 +72,19 @@ def split_narration(text: str, *, max_chunks: int = MAX_SUBSCENES) -> list[str]:
 
 VISUALS: dict[str, tuple[str, ...]] = {
     "hook": ("figure", "text"),
-    "context": ("figure", "text"),
+    "context": ("figure", "diagram", "text"),
     "teaser": ("figure",),
     "call_to_action": ("title", "text", "figure"),
 }
 """Visuals each part may use. The hook opens on the title card and the teaser always shows one of
-the paper's figures (the key result is shown, not told); the rest is the planner's choice."""
+the paper's figures (the key result is shown, not told); a diagram is the method overview, so only
+the context (the method) may draw one; the rest is the planner's choice."""
+
+
+def diagram_steps(steps: list[str]) -> list[str] | None:
+    """The usable step labels (whitespace collapsed, empties dropped), or None when fewer than 2 remain."""
+    kept = [" ".join(step.split()) for step in steps if step.strip()]
+    return kept[:4] if len(kept) >= 2 else None
 
 
 def _words(text: str) -> set[str]:
@@ -91,10 +107,16 @@ def _shot_schema(part: str, chunks: list[str], figures: list[dict[str, str]]) ->
         if not candidates:
             visuals = tuple(v for v in visuals if v != "figure") or ("text",)
         figure_choices = tuple(candidates) if visuals == ("figure",) else (*candidates, "none")
+        extra: dict[str, Any] = {}
+        if "diagram" in visuals:
+            extra["steps"] = (list[Annotated[str, Field(max_length=STEP_CHARS)]], Field(
+                min_length=2, max_length=4, description="The method's steps in order, a few words each; drawn "
+                                                        "only when visual is 'diagram'."))
         shot = create_model(
             f"Shot{index + 1}",
             visual=(Literal[visuals], ...),  # type: ignore[valid-type]
             figure=(Literal[figure_choices], Field(description="A figure id when visual is 'figure', else 'none'.")),  # type: ignore[valid-type]
+            **extra,
             note=(str, Field(max_length=120, description="What the viewer sees, in a few words.")),
         )
         fields[f"shot{index + 1}"] = (shot, ...)
@@ -118,9 +140,10 @@ def plan_scenes(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
     shots = [getattr(answer, f"shot{i + 1}") for i in range(len(chunks))]
     for index, (chunk, shot) in enumerate(zip(chunks, shots)):
         figure = shot.figure if shot.figure != "none" else None
-        visual = shot.visual
-        if visual == "figure" and figure is None:
-            visual = "text"  # a figure shot without a figure: show its words instead
+        visual, steps = shot.visual, diagram_steps(getattr(shot, "steps", []))
+        if (visual == "figure" and figure is None) or (visual == "diagram" and steps is None):
+            visual = "text"  # a figure or diagram shot without one: show its words instead
         planned.append(SubScene(id=f"{part}-{index + 1}", part=part, narration=chunk, visual=visual,
-                                figure=figure if visual == "figure" else None, note=shot.note).model_dump())
+                                figure=figure if visual == "figure" else None,
+                                steps=steps if visual == "diagram" and steps else [], note=shot.note).model_dump())
     return {"scenes": {f"{state['iteration']}/{part}": planned}}
