@@ -1,4 +1,4 @@
-"""One registry for every kind of component: agents, graphs, rewards, trainers, evals.
+"""One registry for every kind of component: agents, graphs, rewards, trainers, evals, tasks.
 
 A component is registered by name with ``@register(kind, name=...)``. Built-in components live in
 agentgraphs' own modules, imported on first lookup; third-party packages declare a module in the
@@ -32,12 +32,12 @@ __all__ = [
     "register",
 ]
 
-Kind = Literal["agent", "graph", "reward", "trainer", "eval"]
+Kind = Literal["agent", "graph", "reward", "trainer", "eval", "task"]
 KINDS: tuple[str, ...] = get_args(Kind)
 PLUGIN_GROUP = "agentgraphs.plugins"
 
 # Modules that register agentgraphs' own components, imported before the first lookup.
-_BUILTIN_MODULES: tuple[str, ...] = ("agentgraphs.graphs",)
+_BUILTIN_MODULES: tuple[str, ...] = ("agentgraphs.graphs", "agentgraphs.tasks")
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])

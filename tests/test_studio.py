@@ -312,6 +312,19 @@ def test_scitalk_draws_its_fan_outs_and_feedback_loop(client: SyncLangGraphClien
     inputs = client.assistants.get_schemas(assistant_id)["input_schema"]["properties"]
     assert {"paper", "iterations", "size", "personas", "voice", "avatar"} <= set(inputs)
 
+
+def test_mpo_draws_its_training_and_meta_loop(client: SyncLangGraphClient) -> None:
+    """Studio shows MPO's loop: train → (train | diagnose → three meta stages → train | report)."""
+    found = client.assistants.search(graph_id="mpo", limit=10)
+    assert found, "no assistant for graph 'mpo': is it listed in langgraph.json?"
+    assistant_id = found[0]["assistant_id"]
+    edges = {(edge["source"], edge["target"]) for edge in client.assistants.get_graph(assistant_id)["edges"]}
+    loop = [("train", "train"), ("train", "diagnose"), ("diagnose", "meta_analysis"), ("meta_analysis", "meta_refinement"),
+            ("meta_refinement", "meta_merging"), ("meta_merging", "train"), ("train", "report")]
+    assert set(loop) <= edges, f"edges drawn: {sorted(edges)}"
+    inputs = client.assistants.get_schemas(assistant_id)["input_schema"]["properties"]
+    assert {"task", "steps", "meta_every", "policy", "judge", "meta_judge", "initial_rubric"} <= set(inputs)
+
 # -- a run, as Studio streams it -----------------------------------------------------------------
 
 

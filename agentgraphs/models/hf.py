@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["HFChatModel", "converted_dir", "load_causal_lm"]
+__all__ = ["HFChatModel", "converted_dir", "load_causal_lm", "model_source"]
 
 _PURPOSE = "the hf: model backend"
 _loaded: dict[tuple[str, str], tuple[PreTrainedModel, PreTrainedTokenizerBase]] = {}
@@ -113,6 +113,24 @@ def _source(name: str) -> tuple[str, bool]:
         )
     # A Hub id; offline it can still come from the local Hugging Face cache (local_files_only).
     return name, False
+
+
+def model_source(name: str) -> str:
+    """What ``from_pretrained`` takes for ``hf:<name>``: a local directory, or a Hub id as given.
+
+    For a trainer that loads its own trainable copy (and lets TRL or vLLM open the same path) rather
+    than sharing :func:`load_causal_lm`'s cached object. An embedded name is converted on first use,
+    under the same per-source lock as :func:`load_causal_lm`, so the two never convert it twice;
+    nothing is loaded into that cache.
+    """
+    source, _ = _source(name)
+    if name in EMBEDDED_MODELS and not (Path(source) / "config.json").is_file():
+        with _registry_lock:
+            lock = _source_locks.setdefault(source, threading.Lock())
+        with lock:
+            if not (Path(source) / "config.json").is_file():
+                _convert_embedded(name, Path(source))
+    return source
 
 
 def load_causal_lm(

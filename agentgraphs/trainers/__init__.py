@@ -1,1 +1,4 @@
-"""trainers: see DESIGN.md; filled by the issues that build them."""
+"""trainers: anything that changes weights (see DESIGN.md).
+
+``grpo``: GRPO policy updates k steps per graph visit, resumable after a kill (MPO's trainer node).
+"""

@@ -1,7 +1,8 @@
 """A third-party agentgraphs plug-in, as a lab would write one.
 
-It registers an agent (``agentgraphs_demo_plugin/echo-critic``) and a graph
-(``agentgraphs_demo_plugin/countdown``) without agentgraphs importing it by name: the
+It registers an agent (``agentgraphs_demo_plugin/echo-critic``), a graph
+(``agentgraphs_demo_plugin/countdown``), a SciTalk persona and an RL task
+(``agentgraphs_demo_plugin/haiku``) without agentgraphs importing it by name: the
 ``agentgraphs.plugins`` entry point in its pyproject is all the framework sees. The countdown graph
 is a loop of deterministic, slow-enough steps, which the tests kill and resume.
 """
@@ -22,6 +23,7 @@ from agentgraphs import register
 from agentgraphs.agents.scitalk.critics import Persona
 from agentgraphs.graph_spec import Artefacts
 from agentgraphs.runtime import RunContext, context_of
+from agentgraphs.tasks import Task
 
 
 class CountdownInputs(BaseModel):
@@ -84,3 +86,25 @@ def skeptic() -> Persona:
     return Persona(name="skeptic", description=(
         "A reviewer who doubts every claim: wants to see the figure that backs each number, "
         "and notices when a result is overstated."))
+
+
+HAIKU_RUBRIC = """<rubric>
+<item>
+### Imagery
+Does the poem show one concrete image from nature? Score from 0 to 4.
+</item>
+
+<item>
+### Form
+Three short lines, about five, seven and five syllables? Score from 0 to 2.
+</item>
+</rubric>"""
+
+
+@register("task", name="haiku")
+def haiku(limit: int | None = None) -> Task:
+    """Write a haiku on a theme (an RL task from a third-party package)."""
+    themes = ("rain on a tin roof", "the first frost", "a heron at dusk", "wind in tall grass", "a lantern at night")
+    prompts = tuple(f"Write a haiku about {theme}." for theme in themes)
+    return Task(name="haiku", prompts=prompts[:limit] if limit else prompts, rubrics={"default": HAIKU_RUBRIC},
+                system_prompt="You are a poet. Answer with the poem only.")

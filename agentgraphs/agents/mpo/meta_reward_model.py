@@ -1,0 +1,273 @@
+"""MPO's meta-reward model (the "senior instructor"): it reads scored rollouts and rewrites the rubric.
+
+Role ``meta_judge``. Three stages, each its own prompt and output schema, as in the MPO paper:
+
+- **meta-analysis**, one call per sampled rollout: is the judge's score inflated, what in the
+  response games the rubric, what the rubric misses, which score ranges are too coarse;
+- **meta-refinement**, one call per analysed rollout: decide how many criteria the task needs and
+  write each, awards and deductions kept apart, with scored bands and short examples;
+- **meta-merging**, one call: fold the per-sample proposals into one rubric without overlaps.
+
+Every stage also sees the deterministic hack indicators of :mod:`agentgraphs.rewards.diagnostics`,
+and those indicators add *guard* criteria with deterministic checks (a minimum length, a repetition
+limit, a sentence count) that the judge cannot be talked out of. The model writes data — names,
+texts, integer bands — never code, and the merged proposal becomes a rubric only if it converts
+and reads back; otherwise the previous version stays in force and the reason is recorded.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentgraphs.errors import StructuredOutputError
+from agentgraphs.models import GatewayChatModel
+from agentgraphs.rewards.diagnostics import FORMAT_VIOLATION_LIMIT, REPETITION_LIMIT, Diagnosis, word_count
+from agentgraphs.rewards.rubric import Band, Check, Criterion, LengthRange, MaxRepetition, RequiredFormat, Rubric, RubricError
+from agentgraphs.tools.text import clip_text
+
+__all__ = [
+    "CriterionDraft",
+    "MergeOutcome",
+    "RubricDraft",
+    "SampleAnalysis",
+    "analyse_samples",
+    "draft_to_rubric",
+    "guard_criteria",
+    "median_words",
+    "merge_drafts",
+    "refine_rubrics",
+]
+
+RESPONSE_CHARS = 1500
+"""A response is clipped to this in meta prompts: enough to judge an essay's shape, bounded context."""
+MAX_SCORE = 10
+"""Highest band score a drafted criterion may use; keeps totals comparable across versions."""
+COLLAPSE_RATIO = 0.6
+"""A guard on length is added once the median response falls below this share of the first step's."""
+
+
+class SampleAnalysis(BaseModel):
+    """The senior instructor's verdict on how one rollout was scored."""
+
+    score_inflated: bool = Field(description="True when the judge gave more than the response deserves.")
+    exploit: str = Field(max_length=200, description="What in the response games the rubric, or 'none'.")
+    missing: str = Field(max_length=200, description="What the rubric fails to check that matters here, or 'none'.")
+    narrow_ranges: str = Field(max_length=200, description="Criteria whose score range is too coarse, or 'none'.")
+
+
+class BandDraft(BaseModel):
+    min: int = Field(ge=0, le=MAX_SCORE)
+    max: int = Field(ge=0, le=MAX_SCORE)
+    description: str = Field(max_length=140, description="What earns this score, with a very short example.")
+
+
+class CriterionDraft(BaseModel):
+    name: str = Field(max_length=40, description="A short heading, e.g. 'Argument'.")
+    kind: Literal["award", "deduction"] = Field(description="award: points for a quality; deduction: points lost for a flaw.")
+    description: str = Field(max_length=200, description="What this criterion measures, in one or two sentences.")
+    bands: list[BandDraft] = Field(min_length=2, max_length=3, description="Score bands from lowest to highest.")
+
+
+class RubricDraft(BaseModel):
+    """A proposed rubric: how many criteria are needed, then each one."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    criteria_needed: int = Field(ge=2, le=5, description="How many criteria this task needs.")
+    criteria: list[CriterionDraft] = Field(min_length=2, max_length=5)
+
+
+class MergeOutcome(BaseModel):
+    """What meta-merging produced: the rubric now in force and whether it is a new version."""
+
+    rubric_text: str
+    version: int
+    accepted: bool
+    reason: str
+    """Why the proposal was kept or refused (refusals keep the previous version)."""
+
+
+ANALYSIS_PROMPT = """You supervise a junior grader who scores students' responses against a rubric. Students \
+learn to please the grader, and a rubric's wording can reward responses that do not do the task: answers that \
+are very short, that repeat themselves, that are only a title, or that echo the rubric's words. For the \
+response below, decide whether the grader's score is inflated, name the trick (if any) that earned points, \
+name what the rubric fails to check, and name criteria whose score range is too coarse to tell this response \
+from an excellent one. Answer 'none' where nothing applies. Be concrete and brief."""
+
+REFINEMENT_PROMPT = """You are a senior instructor rewriting a grading rubric so that the weakness found in \
+the analysis can no longer earn points. First decide how many criteria the task needs (2 to 5). Then write \
+each criterion: a short heading; 'award' if it gives points for a quality or 'deduction' if it takes points \
+away for a flaw; what it measures; and 2 or 3 score bands from lowest to highest (scores 0 to 10), each \
+saying what earns it with a very short example. One quality per criterion; awards and deductions apart."""
+
+MERGING_PROMPT = """You merge several proposed grading rubrics for the same task into one. Keep each distinct \
+quality exactly once, combine criteria that measure the same thing, drop duplicates and vague criteria, keep \
+awards and deductions as separate criteria, and end with 2 to 5 criteria whose score bands (0 to 10) run from \
+lowest to highest without overlapping."""
+
+
+def _indicators(diagnosis: Diagnosis | None) -> str:
+    if diagnosis is None:
+        return "(no diagnostics yet)"
+    facts = (f"median length {diagnosis.median_words:.0f} words, repeated 3-gram share {diagnosis.repetition:.2f}, "
+             f"distinct-2 {diagnosis.distinct_2:.2f}, format violations {diagnosis.format_violation_share:.0%}")
+    evidence = "; ".join(diagnosis.evidence) or "no hack indicator fired"
+    return f"{facts}. {evidence}."
+
+
+def _scores_text(sample: dict[str, Any]) -> str:
+    lines = [f"- {c['name']}: {c['score']} ({c.get('rationale', '')})" for c in sample.get("criteria", [])]
+    return "\n".join(lines + [f"Total reward: {sample.get('reward', 0.0):g}"])
+
+
+def analyse_samples(samples: Sequence[dict[str, Any]], rubric: Rubric, diagnosis: Diagnosis | None, *,
+                    model: GatewayChatModel, concurrency: int = 4) -> list[SampleAnalysis | None]:
+    """Meta-analysis of each scored rollout (``prompt``, ``completion``, ``reward``, ``criteria``).
+
+    A sample whose analysis never validates gives ``None`` (counted by the caller); any other model
+    error is raised, so the graph stops and resumes at this stage.
+    """
+    system = SystemMessage(ANALYSIS_PROMPT)
+    inputs = [[system, HumanMessage(
+        f"[Task]\n{s['prompt']}\n\n[Response]\n{clip_text(s['completion'], RESPONSE_CHARS) or '(empty)'}\n\n"
+        f"[Rubric]\n{rubric.to_text()}\n\n[Grader's scores]\n{_scores_text(s)}\n\n"
+        f"[Training diagnostics]\n{_indicators(diagnosis)}")] for s in samples]
+    return _batch(model, SampleAnalysis, "mpo-meta-analysis", inputs, concurrency)
+
+
+def refine_rubrics(samples: Sequence[dict[str, Any]], analyses: Sequence[SampleAnalysis | None], rubric: Rubric, *,
+                   model: GatewayChatModel, concurrency: int = 4) -> list[RubricDraft | None]:
+    """Meta-refinement: one proposed rubric per analysed sample (``None`` where none validated)."""
+    system = SystemMessage(REFINEMENT_PROMPT)
+    pairs = [(s, a) for s, a in zip(samples, analyses, strict=True) if a is not None]
+    inputs = [[system, HumanMessage(
+        f"[Task]\n{s['prompt']}\n\n[Current rubric]\n{rubric.to_text()}\n\n[Response that was graded]\n"
+        f"{clip_text(s['completion'], RESPONSE_CHARS // 2) or '(empty)'}\n\n[Analysis]\n"
+        f"Score inflated: {'yes' if a.score_inflated else 'no'}\nExploit: {a.exploit}\nRubric misses: {a.missing}\n"
+        f"Too-coarse ranges: {a.narrow_ranges}")] for s, a in pairs]
+    return _batch(model, RubricDraft, "mpo-meta-refinement", inputs, concurrency)
+
+
+def merge_drafts(drafts: Sequence[RubricDraft | None], rubric: Rubric, diagnosis: Diagnosis | None, *,
+                 model: GatewayChatModel, guards: Sequence[Criterion] = ()) -> MergeOutcome:
+    """Meta-merging: one rubric from the proposals, plus ``guards``; the previous one if that fails."""
+    proposals = [d for d in drafts if d is not None]
+    keep = rubric
+    if not proposals:
+        return MergeOutcome(rubric_text=keep.to_text(), version=keep.version, accepted=False,
+                            reason="no valid proposal from meta-refinement; the rubric is unchanged")
+    listing = "\n\n".join(f"[Proposal {i}]\n{_draft_text(d)}" for i, d in enumerate(proposals, 1))
+    messages = [SystemMessage(MERGING_PROMPT), HumanMessage(
+        f"[Current rubric]\n{rubric.to_text()}\n\n{listing}\n\n[Training diagnostics]\n{_indicators(diagnosis)}")]
+    try:
+        merged = model.with_structured_output(RubricDraft, agent="mpo-meta-merging").invoke(messages)
+    except StructuredOutputError as exc:
+        return MergeOutcome(rubric_text=keep.to_text(), version=keep.version, accepted=False,
+                            reason=f"meta-merging never gave a valid rubric ({exc.attempts} attempt(s)); unchanged")
+    try:
+        new = draft_to_rubric(merged, version=rubric.version + 1, parent_version=rubric.version, guards=guards)
+    except RubricError as exc:
+        return MergeOutcome(rubric_text=keep.to_text(), version=keep.version, accepted=False,
+                            reason=f"the merged rubric was refused: {exc}; the rubric is unchanged")
+    return MergeOutcome(rubric_text=new.to_text(), version=new.version, accepted=True,
+                        reason=f"merged {len(proposals)} proposal(s) into {len(new.criteria)} criteria")
+
+
+def _batch(model: GatewayChatModel, schema: type[BaseModel], agent: str, inputs: list[list[Any]],
+           concurrency: int) -> list[Any]:
+    if not inputs:
+        return []
+    runnable = model.with_structured_output(schema, agent=agent)
+    results = runnable.batch(inputs, config={"max_concurrency": max(1, concurrency)}, return_exceptions=True)
+    out: list[Any] = []
+    for result in results:
+        if isinstance(result, StructuredOutputError):
+            out.append(None)
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            out.append(result)
+    return out
+
+
+def _draft_text(draft: RubricDraft) -> str:
+    lines = []
+    for c in draft.criteria:
+        lines.append(f"### {c.name} ({c.kind}): {c.description}")
+        lines.extend(f"- {b.min}-{b.max}: {b.description}" for b in c.bands)
+    return "\n".join(lines)
+
+
+def draft_to_rubric(draft: RubricDraft, *, version: int, parent_version: int | None,
+                    guards: Sequence[Criterion] = ()) -> Rubric:
+    """A drafted rubric as a :class:`Rubric`, duplicates dropped, deductions last, ``guards`` appended.
+
+    Raises :class:`RubricError` when nothing usable is left or the result would not read back.
+    """
+    seen: set[str] = set()
+    awards: list[Criterion] = []
+    deductions: list[Criterion] = []
+    for c in draft.criteria:
+        name = " ".join(c.name.replace(":", " ").split()) or "Criterion"
+        key = name.lower()
+        if key in seen or not c.description.strip():
+            continue
+        seen.add(key)
+        bands = sorted((Band(min=min(b.min, b.max), max=max(b.min, b.max), description=" ".join(b.description.split()))
+                        for b in c.bands), key=lambda b: (b.min, b.max))
+        if any(b.min <= a.max for a, b in zip(bands, bands[1:])):
+            raise RubricError(f"criterion {name!r} has overlapping score bands {[(b.min, b.max) for b in bands]}")
+        if c.kind == "deduction":
+            text = f"Deduction: the top score means the flaw is absent; lower scores take points away. {c.description.strip()}"
+            deductions.append(Criterion(name=f"{name} (deduction)", description=text, bands=tuple(bands)))
+        else:
+            awards.append(Criterion(name=name, description=c.description.strip(), bands=tuple(bands)))
+    criteria = [*awards, *deductions]
+    if len(criteria) < 2:
+        raise RubricError(f"only {len(criteria)} distinct criterion left after dropping duplicates; need at least 2")
+    names = {c.name.lower() for c in criteria}
+    criteria += [g for g in guards if g.name.lower() not in names]
+    rubric = Rubric(criteria=tuple(criteria), version=version, parent_version=parent_version)
+    if Rubric.from_text(rubric.to_text(), version=version, parent_version=parent_version) != rubric:
+        raise RubricError("the merged rubric does not read back the same from its text")
+    return rubric
+
+
+def guard_criteria(diagnosis: Diagnosis, *, baseline_median_words: float | None,
+                   previous: Rubric | None = None) -> list[Criterion]:
+    """Deterministic guards the indicators call for, keeping the previous rubric's guards.
+
+    A guard is a criterion with a check: failing it sets the criterion to 0 whatever the judge says.
+    Length is guarded relative to the first step's median (the policy's own normal length, which
+    a small completion budget bounds), repetition and format against the diagnostics' limits.
+    """
+    guards: dict[str, Criterion] = {}
+    if previous is not None:
+        for c in previous.criteria:
+            if c.check is not None:
+                guards[c.check.kind] = c
+    if baseline_median_words and diagnosis.median_words < COLLAPSE_RATIO * baseline_median_words:
+        floor = max(1, round(COLLAPSE_RATIO * baseline_median_words))
+        guards["length_range"] = _guard("Length guard", f"The response has at least {floor} words, so it is "
+                                        "a full answer rather than a title or a fragment.", LengthRange(min_words=floor))
+    if diagnosis.repetition >= REPETITION_LIMIT:
+        guards["max_repetition"] = _guard("Repetition guard", "The response does not loop: few repeated phrases.",
+                                          MaxRepetition(n=3, max_share=round(REPETITION_LIMIT * 0.67, 2)))
+    if diagnosis.format_violation_share >= FORMAT_VIOLATION_LIMIT:
+        guards["required_format"] = _guard("Prose guard", "The response is prose of at least three sentences.",
+                                           RequiredFormat(unit="sentences", count=3))
+    return list(guards.values())
+
+
+def _guard(name: str, text: str, check: Check) -> Criterion:
+    return Criterion(name=name, description=f"{text} Score from 0 to 5.", bands=(Band(min=0, max=5),), check=check)
+
+
+def median_words(samples: Sequence[dict[str, Any]]) -> float:
+    """The median word count of the samples' completions (0 for none)."""
+    return float(statistics.median(word_count(s["completion"]) for s in samples)) if samples else 0.0

@@ -1,0 +1,96 @@
+"""The MPO run report: did the policy learn, did it start gaming the judge, and how the rubric changed.
+
+``training.png`` plots, per update step, the reward, response length, repetition and format
+violations with a vertical line where each new rubric version took effect; ``report.md`` adds the
+numbers, every rubric version with its diff from the one before, refused rewrites with their reason,
+and the judge failures (scored 0 and counted, never raised).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from agentgraphs.atomic import atomic_path, write_text
+from agentgraphs.extras import require
+
+__all__ = ["PANELS", "plot_training", "write_report"]
+
+PANELS: tuple[tuple[str, str], ...] = (
+    ("reward_mean", "mean reward"),
+    ("mean_words", "mean response length (words)"),
+    ("repetition", "repeated 3-gram share"),
+    ("format_violation_share", "format-violation share"),
+)
+
+
+def plot_training(runs: dict[str, list[dict[str, Any]]], path: Path,
+                  versions: dict[str, list[tuple[int, int]]] | None = None) -> Path:
+    """One panel per indicator, one line per run (``label → history``), rubric changes as dotted lines.
+
+    ``versions`` maps a run label to ``(step, version)`` pairs: the step after which that version
+    took effect. Several runs on one figure is how the static-vs-MPO experiment compares them.
+    """
+    matplotlib = require("matplotlib", extra="eval", purpose="plotting the MPO report")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(4 * len(PANELS), 3.6), dpi=110)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for (label, history), colour in zip(runs.items(), colours):
+        steps = [h["step"] for h in history]
+        for ax, (key, title) in zip(axes, PANELS):
+            ax.plot(steps, [h.get(key, float("nan")) for h in history], marker=".", color=colour, label=label)
+            ax.set(title=title, xlabel="update step")
+            for step, version in (versions or {}).get(label, []):
+                ax.axvline(step + 0.5, color=colour, linestyle=":", linewidth=1)
+                ax.annotate(f"v{version}", (step + 0.5, 1.0), xycoords=("data", "axes fraction"), fontsize=7,
+                            color=colour, ha="left", va="top")
+    if len(runs) > 1:
+        axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
+def _changes(rubric_log: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    return [(e["step"], e["version"]) for e in rubric_log if e["accepted"] and e["step"] > 0]
+
+
+def _mean(history: list[dict[str, Any]], key: str, part: slice) -> str:
+    values = [h[key] for h in history[part] if h.get(key) is not None]
+    return f"{sum(values) / len(values):.2f}" if values else "n/a"
+
+
+def write_report(run_dir: Path, *, task: str, meta: bool, history: list[dict[str, Any]],
+                 rubric_log: list[dict[str, Any]], final_diagnosis: dict[str, Any] | None,
+                 judge_failures: int) -> Path:
+    """``report.md`` and ``training.png`` under ``run_dir``; returns the report's path."""
+    plot = plot_training({"mpo" if meta else "static": history}, run_dir / "training.png",
+                         {"mpo" if meta else "static": _changes(rubric_log)})
+    quarter = max(1, len(history) // 4)
+    lines = [f"# MPO run: {task} ({'meta-reward model on' if meta else 'static rubric'})", "",
+             f"{len(history)} update steps; {sum(e['accepted'] for e in rubric_log)} rubric version(s); "
+             f"{judge_failures} judge answer(s) failed validation and scored 0.", "",
+             f"![training curves]({Path(os.path.relpath(plot, run_dir)).as_posix()})", "",
+             "| indicator | first quarter of steps | last quarter of steps |", "|---|---|---|"]
+    for key, title in PANELS:
+        lines.append(f"| {title} | {_mean(history, key, slice(0, quarter))} | {_mean(history, key, slice(-quarter, None))} |")
+    if final_diagnosis is not None:
+        verdict = "yes" if final_diagnosis["hacking"] else "no"
+        lines += ["", f"**Hack indicators on the last segment's rollouts:** {verdict}"]
+        lines += [f"- {e}" for e in final_diagnosis["evidence"]]
+    lines += ["", "## Rubric versions", ""]
+    for entry in rubric_log:
+        status = "in force" if entry["accepted"] else "refused, previous version kept"
+        lines.append(f"### v{entry['version']} after step {entry['step']} ({status})")
+        lines.append(f"{entry['reason']}")
+        if entry.get("diff"):
+            lines += ["", "```diff", entry["diff"], "```"]
+        lines.append("")
+    path = run_dir / "report.md"
+    write_text(path, "\n".join(lines) + "\n")
+    return path
