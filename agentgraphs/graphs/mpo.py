@@ -144,8 +144,11 @@ def train(state: MPOState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     target = min(state["step"] + state["meta_every"], state["steps"])
     record_path = run_dir / "segments" / f"{target:05d}.json"
     done = latest_checkpoint(run_dir / "policy")
-    if done is not None and done[0] >= target and record_path.is_file():
-        return json.loads(record_path.read_text(encoding="utf-8"))  # trained before a kill; state never saw it
+    if done is not None and done[0] >= target:  # trained before a kill, so the state never saw it
+        if record_path.is_file():
+            return json.loads(record_path.read_text(encoding="utf-8"))
+        # killed between the checkpoint and its record: the weights are kept, those steps' records are lost
+        return {"step": target, "history": [], "rollouts_path": state.get("rollouts_path", ""), "judge_failures": 0}
     task, rubric = _task(state), _rubric(state)
     judge = _model(runtime, "judge", state.get("judge"), temperature=0.0)
     judged: list[dict[str, Any]] = []
