@@ -285,7 +285,7 @@ class GatewayChatModel(BaseChatModel):
         for attempt in itertools.count(1):
             try:
                 with limiter.sync:
-                    result = self.inner._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+                    result = _backend_generate(self.inner, messages, stop, run_manager, kwargs)
                 break
             except Exception as exc:
                 if (partial := _cut_off(exc)) is not None:
@@ -379,22 +379,45 @@ class GatewayChatModel(BaseChatModel):
         return StructuredOutput(model=self, schema=schema, agent=agent or self.role, max_repairs=max_repairs)
 
 
+def _direct_payload(inner: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None,
+                    kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """The request payload when one bare ``create`` can serve the call, else None.
+
+    Measured (bench/concurrency.py, bench/mpo.py): ``ChatOpenAI`` goes through ``with_raw_response``
+    (and ``parse`` when a ``response_format`` is set) and costs ~0.7 ms of client CPU a call more than
+    the bare client, which on 2 cores is ~10 % of the wall time of many concurrent calls. For chat
+    completions whose ``response_format`` is plain JSON (what our structured output sends; a pydantic
+    class asks ChatOpenAI to parse, so it keeps ChatOpenAI's path), without the Responses API or
+    response headers, ChatOpenAI's own converters build the payload and the result around one bare
+    ``create``: messages, usage, logprobs and finish reasons come out the same. An answer cut at
+    ``max_tokens`` then arrives as a message with finish reason ``length`` rather than an exception.
+    """
+    if not isinstance(inner, ChatOpenAI) or inner.include_response_headers:
+        return None
+    if "response_format" in kwargs and not isinstance(kwargs["response_format"], dict):
+        return None
+    payload = inner._get_request_payload(messages, stop=stop, **kwargs)
+    if inner._use_responses_api(payload):
+        return None
+    payload.pop("stream", None)
+    return payload
+
+
+def _backend_generate(inner: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None,
+                      run_manager: CallbackManagerForLLMRun | None, kwargs: dict[str, Any]) -> ChatResult:
+    """The backend's reply, through one bare ``create`` where :func:`_direct_payload` allows."""
+    if (payload := _direct_payload(inner, messages, stop, kwargs)) is not None:
+        assert isinstance(inner, ChatOpenAI)
+        return inner._create_chat_result(inner.client.create(**payload))
+    return inner._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+
 async def _backend_agenerate(inner: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None,
                              run_manager: AsyncCallbackManagerForLLMRun | None, kwargs: dict[str, Any]) -> ChatResult:
-    """The backend's reply; plain OpenAI-compatible chat skips ChatOpenAI's raw-response wrapper.
-
-    Measured (bench/concurrency.py): ``ChatOpenAI._agenerate`` goes through
-    ``with_raw_response`` and costs ~0.7 ms of client CPU a call more than the bare client, which
-    on 2 cores is ~10 % of the wall time of many concurrent calls. For a plain chat completion
-    (no ``response_format``, no Responses API, no headers wanted) the payload and the result are
-    built by ChatOpenAI's own converters around one bare ``create``, so messages, usage,
-    logprobs and finish reasons come out the same; every other call takes ChatOpenAI's path.
-    """
-    if isinstance(inner, ChatOpenAI) and not inner.include_response_headers:
-        payload = inner._get_request_payload(messages, stop=stop, **kwargs)
-        if "response_format" not in payload and not inner._use_responses_api(payload):
-            payload.pop("stream", None)
-            return inner._create_chat_result(await inner.async_client.create(**payload))
+    """The async twin of :func:`_backend_generate`."""
+    if (payload := _direct_payload(inner, messages, stop, kwargs)) is not None:
+        assert isinstance(inner, ChatOpenAI)
+        return inner._create_chat_result(await inner.async_client.create(**payload))
     return await inner._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
 
