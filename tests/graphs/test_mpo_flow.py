@@ -6,6 +6,11 @@ and ``resume`` finishes it without training a step twice)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +116,28 @@ def test_a_dead_judge_stops_at_the_last_checkpoint_and_resume_finishes(tmp_path:
     assert result.status == "done"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert [h["step"] for h in metrics["history"]] == [1, 2, 3, 4]  # nothing trained twice, nothing skipped
+
+
+def test_sigkill_during_training_then_resume_trains_each_step_once(tmp_path: Path, tiny_policy: str) -> None:
+    """``agentgraphs run mpo`` killed with SIGKILL after its first checkpoint; ``resume`` finishes the run."""
+    run_dir = tmp_path / "run"
+    with OpenAITestServer(ServerBehaviour(reply=mpo_reply, latency_s=0.05)) as server:
+        flags = [f"--{key.replace('_', '-')}={value}" for key, value in _inputs(tiny_policy).items()]
+        env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+        process = subprocess.Popen([sys.executable, "-m", "agentgraphs.cli", "run", "mpo", *flags, "--run-dir", str(run_dir),
+                                    "--model", f"default=vllm:test-model@{server.base_url}"],
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        marker = run_dir / "policy" / "checkpoint-2" / "agentgraphs-complete.json"
+        deadline = time.monotonic() + 240
+        while not marker.is_file() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process.poll() is None, f"the run ended before it could be killed: {process.stderr.read()!r:.2000}"
+        time.sleep(0.5)  # into the meta stages or the next segment
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        result = agentgraphs.resume(run_dir).wait()
+    assert result.status == "done"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert [h["step"] for h in metrics["history"]] == [1, 2, 3, 4]
+    assert [h["rubric_version"] for h in metrics["history"]] == [1, 1, 2, 2]
+    assert sorted(p.name for p in (run_dir / "policy").glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
