@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python bench/structured_output.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/scitalk.py
+	$(BIN)/python bench/mpo.py
 
 studio: setup
 	$(BIN)/agentgraphs studio
