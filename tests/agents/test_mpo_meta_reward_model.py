@@ -135,3 +135,14 @@ def test_our_meta_prompts_are_not_copies_of_mpos(shared_data: Path) -> None:
         theirs |= grams(file.read_text(encoding="utf-8"))
     for prompt in (mrm.ANALYSIS_PROMPT, mrm.REFINEMENT_PROMPT, mrm.MERGING_PROMPT):
         assert not grams(prompt) & theirs
+
+
+def test_guards_apply_even_when_the_models_rubric_is_refused(meta_judge: GatewayChatModel) -> None:
+    guard = mrm.guard_criteria(diagnose(["Remote Work: The Future"] * 8), baseline_median_words=30.0)
+    outcome = mrm.merge_drafts([None], RUBRIC, None, model=meta_judge, guards=guard)
+    assert outcome.accepted and outcome.version == 4 and "no valid proposal" in outcome.reason
+    new = Rubric.from_text(outcome.rubric_text, version=4)
+    assert [c.name for c in new.criteria] == ["Title", "Concision", "Length guard", "Prose guard"]
+    # the same guards again change nothing: no new version
+    again = mrm.merge_drafts([None], new, None, model=meta_judge, guards=[c for c in new.criteria if c.check])
+    assert not again.accepted and again.version == 4

@@ -155,27 +155,39 @@ def refine_rubrics(samples: Sequence[dict[str, Any]], analyses: Sequence[SampleA
 
 def merge_drafts(drafts: Sequence[RubricDraft | None], rubric: Rubric, diagnosis: Diagnosis | None, *,
                  model: GatewayChatModel, guards: Sequence[Criterion] = ()) -> MergeOutcome:
-    """Meta-merging: one rubric from the proposals, plus ``guards``; the previous one if that fails."""
+    """Meta-merging: one rubric from the proposals, plus ``guards``.
+
+    When no usable rubric comes out of the model the previous criteria stay, and the reason is
+    recorded; the deterministic ``guards`` are still applied, since they never depend on the model.
+    """
     proposals = [d for d in drafts if d is not None]
-    keep = rubric
     if not proposals:
-        return MergeOutcome(rubric_text=keep.to_text(), version=keep.version, accepted=False,
-                            reason="no valid proposal from meta-refinement; the rubric is unchanged")
+        return _kept(rubric, guards, "no valid proposal from meta-refinement")
     listing = "\n\n".join(f"[Proposal {i}]\n{_draft_text(d)}" for i, d in enumerate(proposals, 1))
     messages = [SystemMessage(MERGING_PROMPT), HumanMessage(
         f"[Current rubric]\n{rubric.to_text()}\n\n{listing}\n\n[Training diagnostics]\n{_indicators(diagnosis)}")]
     try:
         merged = model.with_structured_output(RubricDraft, agent="mpo-meta-merging").invoke(messages)
     except StructuredOutputError as exc:
-        return MergeOutcome(rubric_text=keep.to_text(), version=keep.version, accepted=False,
-                            reason=f"meta-merging never gave a valid rubric ({exc.attempts} attempt(s)); unchanged")
+        return _kept(rubric, guards, f"meta-merging never gave a valid rubric ({exc.attempts} attempt(s))")
     try:
         new = draft_to_rubric(merged, version=rubric.version + 1, parent_version=rubric.version, guards=guards)
     except RubricError as exc:
-        return MergeOutcome(rubric_text=keep.to_text(), version=keep.version, accepted=False,
-                            reason=f"the merged rubric was refused: {exc}; the rubric is unchanged")
+        return _kept(rubric, guards, f"the merged rubric was refused: {exc}")
     return MergeOutcome(rubric_text=new.to_text(), version=new.version, accepted=True,
                         reason=f"merged {len(proposals)} proposal(s) into {len(new.criteria)} criteria")
+
+
+def _kept(rubric: Rubric, guards: Sequence[Criterion], why: str) -> MergeOutcome:
+    """The previous criteria; a new version only when the guards differ from the rubric's own."""
+    criteria = (*(c for c in rubric.criteria if c.check is None), *guards)
+    if criteria == rubric.criteria or not guards:
+        return MergeOutcome(rubric_text=rubric.to_text(), version=rubric.version, accepted=False,
+                            reason=f"{why}; the rubric is unchanged")
+    new = Rubric(criteria=criteria, version=rubric.version + 1, parent_version=rubric.version, layout=rubric.layout)
+    names = ", ".join(g.name for g in guards)
+    return MergeOutcome(rubric_text=new.to_text(), version=new.version, accepted=True,
+                        reason=f"{why}; the criteria are kept and the deterministic guards applied ({names})")
 
 
 def _batch(model: GatewayChatModel, schema: type[BaseModel], agent: str, inputs: list[list[Any]],
