@@ -85,8 +85,10 @@ def write_report(run_dir: Path, *, task: str, meta: bool, history: list[dict[str
         lines += [f"- {e}" for e in final_diagnosis["evidence"]]
     lines += ["", "## Rubric versions", ""]
     for entry in rubric_log:
-        status = "in force" if entry["accepted"] else "refused, previous version kept"
-        lines.append(f"### v{entry['version']} after step {entry['step']} ({status})")
+        if entry["accepted"]:
+            lines.append(f"### v{entry['version']} after step {entry['step']} (in force)")
+        else:
+            lines.append(f"### After step {entry['step']}: rewrite refused, v{entry['version']} stays in force")
         lines.append(f"{entry['reason']}")
         if entry.get("diff"):
             lines += ["", "```diff", entry["diff"], "```"]
