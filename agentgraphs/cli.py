@@ -175,6 +175,13 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     return 0  # the verdict is in the JSON; a hacked set is not a failed command
 
 
+def _cmd_lawflow_report(args: argparse.Namespace) -> int:
+    from agentgraphs.evals.lawflow_report import write_report
+
+    print(write_report(Path(args.out), data_dir=args.data))
+    return 0
+
+
 def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgraphs", description="Run research agent graphs.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -224,6 +231,11 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     diagnose.add_argument("--field", action="append", required=True, metavar="NAME",
                           help="the field holding a response (repeatable; the fields' responses are pooled)")
     diagnose.set_defaults(func=_cmd_diagnose)
+
+    lawflow = commands.add_parser("lawflow-report", help="human vs LLM workflow analytics of the shared LawFlow data")
+    lawflow.add_argument("--out", default="runs/lawflow-report", help="folder for report.md and its plots")
+    lawflow.add_argument("--data", help="the LawFlow data folder (default: lawflow/ in $AGENTGRAPHS_SHARED_DATA or ../shared/data)")
+    lawflow.set_defaults(func=_cmd_lawflow_report)
     return parser
 
 
