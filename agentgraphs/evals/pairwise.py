@@ -14,7 +14,6 @@ from typing import Literal
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from agentgraphs.errors import StructuredOutputError
 from agentgraphs.evals.elo import TIE, Comparison, swap_consistent
 from agentgraphs.models import GatewayChatModel
 from agentgraphs.tools.text import clip_text
@@ -55,10 +54,7 @@ def judge_pairs(prompts: Sequence[str], responses_a: Sequence[str], responses_b:
     inputs = []
     for prompt, a, b in zip(prompts, responses_a, responses_b, strict=True):
         inputs += [ask(prompt, a, b), ask(prompt, b, a)]
-    verdicts = runnable.batch(inputs, config={"max_concurrency": max(1, concurrency)}, return_exceptions=True)
-    for verdict in verdicts:
-        if isinstance(verdict, BaseException) and not isinstance(verdict, StructuredOutputError):
-            raise verdict
+    verdicts = runnable.batch_answers(inputs, concurrency=concurrency)
 
     def name(verdict: object, first: str, second: str) -> str:
         if not isinstance(verdict, PairVerdict) or verdict.better == "tie":

@@ -151,30 +151,22 @@ def train(state: MPOState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         return {"step": target, "history": [], "rollouts_path": state.get("rollouts_path", ""), "judge_failures": 0}
     task, rubric = _task(state), _rubric(state)
     judge = _model(runtime, "judge", state.get("judge"), temperature=0.0)
-    judged: list[dict[str, Any]] = []
+    criteria: list[dict[str, Any]] = []  # the judge's per-criterion scores, in the order it was called
     failures = 0
 
     def judge_reward(prompts: list[str], completions: list[str], step: int) -> list[float]:
         nonlocal failures
         scores = score_responses(prompts, completions, rubric, model=judge, reduce=task.judge_reduce)
         failures += sum(s.failed for s in scores)
-        for prompt, completion, score in zip(prompts, completions, scores, strict=True):
-            judged.append({"step": step, "prompt": prompt, "completion": completion, "judge": score.reward,
-                           "failed": score.failed, "rubric_version": rubric.version,
-                           "criteria": [c.model_dump() for c in score.criteria]})
+        criteria.extend({"step": step, "failed": s.failed, "criteria": [c.model_dump() for c in s.criteria]}
+                        for s in scores)
         return [s.reward for s in scores]
-
-    exact_scores: dict[tuple[int, str, str], float] = {}
-
-    def exact_reward(prompts: list[str], completions: list[str], step: int) -> list[float]:
-        assert task.exact_reward is not None
-        values = [task.exact_reward(p, c) for p, c in zip(prompts, completions, strict=True)]
-        exact_scores.update({(step, p, c): v for p, c, v in zip(prompts, completions, values, strict=True)})
-        return values
 
     rewards = [RewardSpec(name="judge", fn=judge_reward)]
     if task.exact_reward is not None and task.exact_weight:
-        rewards.append(RewardSpec(name="exact", fn=exact_reward, weight=task.exact_weight))
+        exact = task.exact_reward
+        rewards.append(RewardSpec(name="exact", weight=task.exact_weight,
+                                  fn=lambda ps, cs, _step: [exact(p, c) for p, c in zip(ps, cs, strict=True)]))
     settings = GRPOSettings(total_steps=state["steps"], num_generations=state.get("num_generations", 4),
                             prompts_per_step=state.get("prompts_per_step", 2), seed=state.get("seed", 0),
                             max_completion_length=state.get("max_completion_length", 96),
@@ -182,18 +174,19 @@ def train(state: MPOState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     already = done[0] if done is not None else 0
     segment = train_segment(state["policy"], list(task.prompts), rewards, settings, run_dir / "policy",
                             max(0, target - already), system_prompt=task.system_prompt)
-    rollouts = []
-    for j in judged:
-        exact = exact_scores.get((j["step"], j["prompt"], j["completion"]))
-        rollouts.append({**j, "exact": exact, "reward": j["judge"] + task.exact_weight * (exact or 0.0)})
+    # The trainer keeps its samples in call order, step by step, as the judge was called.
+    if [s.step for s in segment.samples] != [c["step"] for c in criteria]:
+        raise RuntimeError("the trainer's samples and the judge's calls are out of step; report this as a bug")
+    rollouts = [{**sample.model_dump(), **judged, "judge": sample.rewards["judge"], "exact": sample.rewards.get("exact"),
+                 "rubric_version": rubric.version}
+                for sample, judged in zip(segment.samples, criteria, strict=True)]
     rollouts_path = context.write_artefact(f"rollouts/steps-{segment.start_step + 1:05d}-{segment.end_step:05d}.jsonl",
                                            "".join(json.dumps(r) + "\n" for r in rollouts))
     history = _history(segment.steps, rollouts, rubric.version)
     update: dict[str, Any] = {"step": segment.end_step, "history": history, "rollouts_path": rollouts_path,
                               "judge_failures": failures}
-    if "baseline_words" not in state and rollouts:
-        first = min(r["step"] for r in rollouts)
-        update["baseline_words"] = mrm.median_words([r for r in rollouts if r["step"] == first])
+    if "baseline_words" not in state and history:
+        update["baseline_words"] = history[0].get("median_words", 0.0)  # the policy's own length before training moved it
     context.write_artefact(f"segments/{target:05d}.json", update)
     return update
 

@@ -20,7 +20,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -33,6 +33,9 @@ from pydantic import ConfigDict
 from agentgraphs.errors import ModelError, ModelUnavailableError
 from agentgraphs.models.cache import cache_key, response_cache
 from agentgraphs.models.trace import trace_writer
+
+if TYPE_CHECKING:
+    from agentgraphs.models.structured import StructuredOutput
 
 __all__ = ["CallPolicy", "GatewayChatModel"]
 
@@ -370,7 +373,7 @@ class GatewayChatModel(BaseChatModel):
         return self.bind(**getattr(bound, "kwargs", {}))
 
     def with_structured_output(self, schema: Any, *, include_raw: bool = False, agent: str | None = None,
-                               max_repairs: int = 2, **kwargs: Any) -> Runnable[Any, Any]:
+                               max_repairs: int = 2, **kwargs: Any) -> StructuredOutput[Any]:
         """A runnable returning validated ``schema`` instances (see :mod:`agentgraphs.models.structured`)."""
         from agentgraphs.models.structured import StructuredOutput
 

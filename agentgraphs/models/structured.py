@@ -171,6 +171,17 @@ class StructuredOutput(Runnable[Any, T], Generic[T]):
         raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+    def batch_answers(self, inputs: list[Any], *, concurrency: int) -> list[T | StructuredOutputError]:
+        """Each input's answer, ``concurrency`` at a time, in order; a :class:`StructuredOutputError`
+        in place of an answer that never validated. Any other error (an unreachable server) is
+        raised: scoring many responses must survive one bad answer, not a dead backend."""
+        results = self.batch(inputs, config={"max_concurrency": max(1, concurrency)}, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, StructuredOutputError):
+                raise result
+        return results  # type: ignore[return-value]
+
+
 _CUT_OFF = "the answer was cut off at the token limit (max_tokens) before the JSON was complete; answer more briefly"
 
 

@@ -17,7 +17,6 @@ and reads back; otherwise the previous version stays in force and the reason is 
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -26,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentgraphs.errors import StructuredOutputError
 from agentgraphs.models import GatewayChatModel
-from agentgraphs.rewards.diagnostics import FORMAT_VIOLATION_LIMIT, REPETITION_LIMIT, Diagnosis, word_count
+from agentgraphs.rewards.diagnostics import FORMAT_VIOLATION_LIMIT, REPETITION_LIMIT, Diagnosis
 from agentgraphs.rewards.rubric import Band, Check, Criterion, LengthRange, MaxRepetition, RequiredFormat, Rubric, RubricError
 from agentgraphs.tools.text import clip_text
 
@@ -38,7 +37,6 @@ __all__ = [
     "analyse_samples",
     "draft_to_rubric",
     "guard_criteria",
-    "median_words",
     "merge_drafts",
     "refine_rubrics",
 ]
@@ -192,19 +190,8 @@ def _kept(rubric: Rubric, guards: Sequence[Criterion], why: str) -> MergeOutcome
 
 def _batch(model: GatewayChatModel, schema: type[BaseModel], agent: str, inputs: list[list[Any]],
            concurrency: int) -> list[Any]:
-    if not inputs:
-        return []
-    runnable = model.with_structured_output(schema, agent=agent)
-    results = runnable.batch(inputs, config={"max_concurrency": max(1, concurrency)}, return_exceptions=True)
-    out: list[Any] = []
-    for result in results:
-        if isinstance(result, StructuredOutputError):
-            out.append(None)
-        elif isinstance(result, BaseException):
-            raise result
-        else:
-            out.append(result)
-    return out
+    answers = model.with_structured_output(schema, agent=agent).batch_answers(inputs, concurrency=concurrency)
+    return [None if isinstance(a, StructuredOutputError) else a for a in answers]
 
 
 def _draft_text(draft: RubricDraft) -> str:
@@ -278,8 +265,3 @@ def guard_criteria(diagnosis: Diagnosis, *, baseline_median_words: float | None,
 
 def _guard(name: str, text: str, check: Check) -> Criterion:
     return Criterion(name=name, description=f"{text} Score from 0 to 5.", bands=(Band(min=0, max=5),), check=check)
-
-
-def median_words(samples: Sequence[dict[str, Any]]) -> float:
-    """The median word count of the samples' completions (0 for none)."""
-    return float(statistics.median(word_count(s["completion"]) for s in samples)) if samples else 0.0

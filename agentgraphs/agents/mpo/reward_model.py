@@ -177,16 +177,9 @@ def score_responses(prompts: list[str], responses: list[str], rubric: Rubric, *,
     system = SystemMessage(_system_prompt(rubric, keys))  # the same prefix for every call: cacheable
     inputs = [[system, HumanMessage(f"[Task]\n{prompt}\n\n[Response]\n{response}")]
               for prompt, response in zip(prompts, responses, strict=True)]
-    judgements = judge.batch(inputs, config={"max_concurrency": max(1, concurrency)}, return_exceptions=True)
-    scores = []
-    for judgement, response in zip(judgements, responses, strict=True):
-        if isinstance(judgement, StructuredOutputError):
-            scores.append(_failure(rubric, judgement))
-        elif isinstance(judgement, BaseException):
-            raise judgement
-        else:
-            scores.append(_score(judgement, response, rubric, keys, reduce))
-    return scores
+    return [_failure(rubric, judgement) if isinstance(judgement, StructuredOutputError)
+            else _score(judgement, response, rubric, keys, reduce)
+            for judgement, response in zip(judge.batch_answers(inputs, concurrency=concurrency), responses, strict=True)]
 
 
 def _rubric_of(value: Any) -> Rubric:
