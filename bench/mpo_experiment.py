@@ -25,14 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import console, header, table  # noqa: E402
 
 import agentgraphs  # noqa: E402
-from agentgraphs.evals.mpo_report import PANELS, plot_training  # noqa: E402
-
-
-def _quarter_means(history: list[dict[str, Any]], key: str) -> tuple[float, float]:
-    quarter = max(1, len(history) // 4)
-    first = [h[key] for h in history[:quarter] if h.get(key) is not None]
-    last = [h[key] for h in history[-quarter:] if h.get(key) is not None]
-    return sum(first) / max(1, len(first)), sum(last) / max(1, len(last))
+from agentgraphs.evals.mpo_report import PANELS, plot_training, quarter_means  # noqa: E402
 
 
 def main() -> None:
@@ -72,8 +65,7 @@ def main() -> None:
     for key, title in PANELS:
         row: list[str] = [title]
         for arm in histories:
-            first, last = _quarter_means(histories[arm], key)
-            row += [f"{first:.2f}", f"{last:.2f}"]
+            row += [f"{v:.2f}" if v is not None else "n/a" for v in quarter_means(histories[arm], key)]
         rows.append(row)
     console.print(table("Hack indicators, mean over the first and last quarter of steps",
                         ["indicator", "static first", "static last", "mpo first", "mpo last"], rows))

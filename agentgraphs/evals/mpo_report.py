@@ -15,7 +15,7 @@ from typing import Any
 from agentgraphs.atomic import atomic_path, write_text
 from agentgraphs.extras import require
 
-__all__ = ["PANELS", "plot_training", "write_report"]
+__all__ = ["PANELS", "plot_training", "quarter_means", "write_report"]
 
 PANELS: tuple[tuple[str, str], ...] = (
     ("reward_mean", "mean reward"),
@@ -60,9 +60,19 @@ def _changes(rubric_log: list[dict[str, Any]]) -> list[tuple[int, int]]:
     return [(e["step"], e["version"]) for e in rubric_log if e["accepted"] and e["step"] > 0]
 
 
-def _mean(history: list[dict[str, Any]], key: str, part: slice) -> str:
-    values = [h[key] for h in history[part] if h.get(key) is not None]
-    return f"{sum(values) / len(values):.2f}" if values else "n/a"
+def quarter_means(history: list[dict[str, Any]], key: str) -> tuple[float | None, float | None]:
+    """Mean of ``key`` over the first and over the last quarter of steps (None where no step has it)."""
+    quarter = max(1, len(history) // 4)
+
+    def mean(part: list[dict[str, Any]]) -> float | None:
+        values = [h[key] for h in part if h.get(key) is not None]
+        return sum(values) / len(values) if values else None
+
+    return mean(history[:quarter]), mean(history[-quarter:])
+
+
+def _cell(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def write_report(run_dir: Path, *, task: str, meta: bool, history: list[dict[str, Any]],
@@ -71,14 +81,14 @@ def write_report(run_dir: Path, *, task: str, meta: bool, history: list[dict[str
     """``report.md`` and ``training.png`` under ``run_dir``; returns the report's path."""
     plot = plot_training({"mpo" if meta else "static": history}, run_dir / "training.png",
                          {"mpo" if meta else "static": _changes(rubric_log)})
-    quarter = max(1, len(history) // 4)
     lines = [f"# MPO run: {task} ({'meta-reward model on' if meta else 'static rubric'})", "",
              f"{len(history)} update steps; {sum(e['accepted'] for e in rubric_log)} rubric version(s); "
              f"{judge_failures} judge answer(s) failed validation and scored 0.", "",
              f"![training curves]({Path(os.path.relpath(plot, run_dir)).as_posix()})", "",
              "| indicator | first quarter of steps | last quarter of steps |", "|---|---|---|"]
     for key, title in PANELS:
-        lines.append(f"| {title} | {_mean(history, key, slice(0, quarter))} | {_mean(history, key, slice(-quarter, None))} |")
+        first, last = quarter_means(history, key)
+        lines.append(f"| {title} | {_cell(first)} | {_cell(last)} |")
     if final_diagnosis is not None:
         verdict = "yes" if final_diagnosis["hacking"] else "no"
         lines += ["", f"**Hack indicators on the last segment's rollouts:** {verdict}"]
