@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from statistics import fmean
 
-from agentgraphs.atomic import atomic_path, write_text
+from agentgraphs.atomic import write_text
 from agentgraphs.evals.lawflow import ExecutionMetrics, PlanStructure, execution_metrics, plan_structure
 from agentgraphs.evals.lawflow_data import Plan, load_executions, load_node_mapping, load_plan
-from agentgraphs.extras import require
+from agentgraphs.evals.plotting import pyplot, save_figure
 
 __all__ = ["COMPARED", "plot_executions", "plot_plans", "tree_positions", "write_report"]
 
@@ -52,9 +52,7 @@ def tree_positions(plan: Plan) -> dict[str, tuple[float, float]]:
 
 def plot_plans(plans: Sequence[Plan], path: Path) -> Path:
     """Each plan as a tree, one colour per subtask, node ids as labels, in one PNG."""
-    matplotlib = require("matplotlib", extra="eval", purpose="drawing the LawFlow report")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot(extra="eval", purpose="drawing the LawFlow report")
 
     fig, axes = plt.subplots(len(plans), 1, figsize=(14, 3.6 * len(plans)), dpi=100)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -77,17 +75,12 @@ def plot_plans(plans: Sequence[Plan], path: Path) -> Path:
         ax.set_ylim(deepest - 0.6, 0.4)
         ax.axis("off")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_executions(metrics: Sequence[ExecutionMetrics], path: Path) -> Path:
     """Each compared metric per execution, grouped by the plan executed (dots) with the group mean (bar)."""
-    matplotlib = require("matplotlib", extra="eval", purpose="drawing the LawFlow report")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot(extra="eval", purpose="drawing the LawFlow report")
 
     groups = sorted({m.plan_name for m in metrics})
     fig, axes = plt.subplots(1, len(COMPARED), figsize=(3.4 * len(COMPARED), 3.4), dpi=110)
@@ -99,10 +92,7 @@ def plot_executions(metrics: Sequence[ExecutionMetrics], path: Path) -> Path:
         ax.set_xticks(range(len(groups)), [f"{g} plan" for g in groups])
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _structure_row(label: str, s: PlanStructure) -> str:

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agentgraphs.atomic import atomic_path, write_text
-from agentgraphs.extras import require
+from agentgraphs.atomic import write_text
+from agentgraphs.evals.plotting import pyplot, save_figure
 
 __all__ = ["PANELS", "plot_training", "quarter_means", "write_report"]
 
@@ -32,9 +32,7 @@ def plot_training(runs: dict[str, list[dict[str, Any]]], path: Path,
     ``versions`` maps a run label to ``(step, version)`` pairs: the step after which that version
     took effect. Several runs on one figure is how the static-vs-MPO experiment compares them.
     """
-    matplotlib = require("matplotlib", extra="eval", purpose="plotting the MPO report")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot(extra="eval", purpose="plotting the MPO report")
 
     fig, axes = plt.subplots(1, len(PANELS), figsize=(4 * len(PANELS), 3.6), dpi=110)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -50,10 +48,7 @@ def plot_training(runs: dict[str, list[dict[str, Any]]], path: Path,
     if len(runs) > 1:
         axes[0].legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _changes(rubric_log: list[dict[str, Any]]) -> list[tuple[int, int]]:

@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agentgraphs.atomic import atomic_path, write_text
-from agentgraphs.extras import require
+from agentgraphs.atomic import write_text
+from agentgraphs.evals.plotting import pyplot, save_figure
 
 __all__ = ["plot_rounds", "write_report"]
 
@@ -21,9 +21,7 @@ CRITERIA = ("content_accuracy", "clarity", "visual_sync", "engagement")
 
 def plot_rounds(rounds: list[dict[str, Any]], path: Path) -> Path:
     """Scores per criterion and per persona, and check flags, for each round, as one PNG."""
-    matplotlib = require("matplotlib", extra="video", purpose="plotting the SciTalk report")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot(extra="video", purpose="plotting the SciTalk report")
 
     xs = [r["round"] for r in rounds]
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 3.8), dpi=110)
@@ -49,10 +47,7 @@ def plot_rounds(rounds: list[dict[str, Any]], path: Path) -> Path:
     else:
         right.text(0.5, 0.5, "no flags", ha="center", va="center", transform=right.transAxes)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _relative(path: str | Path, start: Path) -> str:
