@@ -21,10 +21,10 @@ demo: setup
 	$(BIN)/agentgraphs run scitalk --paper runs/sample_paper.pdf
 
 test: setup
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" --durations=15
 
 test-all: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 bench: setup
 	$(BIN)/python bench/overhead.py

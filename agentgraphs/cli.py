@@ -76,15 +76,60 @@ def _cmd_list(_: argparse.Namespace) -> int:
     return 0
 
 
+def _ask(question: dict[str, Any]) -> dict[str, Any]:
+    """A decision point's answer typed at the terminal: one of its options, then its optional fields.
+
+    The question is the dict a node passed to ``interrupt``: ``question``, ``options`` (ids),
+    optional ``details`` (Markdown shown first) and ``fields`` (name → {prompt, when: [options]}).
+    """
+    from rich.console import Console
+    from rich.markdown import Markdown
+    from rich.prompt import Prompt
+
+    console = Console()
+    if question.get("error"):
+        console.print(f"[red]{question['error']}[/red]")
+    if question.get("details"):
+        console.print(Markdown(str(question["details"])))
+    console.print(f"[bold]{question.get('question', 'Your answer?')}[/bold]")
+    options = [str(o) for o in question.get("options") or []]
+    if not options:
+        return {"choice": Prompt.ask("answer", console=console), "answered_in": "terminal"}
+    for number, option in enumerate(options, 1):
+        console.print(f"  {number}. {option}")
+    picked = Prompt.ask("choose (number or option)", console=console,
+                        choices=[*options, *map(str, range(1, len(options) + 1))], show_choices=False)
+    choice = options[int(picked) - 1] if picked.isdigit() else picked
+    answer: dict[str, Any] = {"choice": choice, "answered_in": "terminal"}
+    for name, field in (question.get("fields") or {}).items():
+        if field.get("when") and choice not in field["when"]:
+            continue
+        value = Prompt.ask(str(field.get("prompt", name)), console=console, default="", show_default=False)
+        if value.strip():
+            answer[name] = value.strip()
+    return answer
+
+
 def _finish(handle: Any) -> int:
-    for _ in handle:
-        pass
-    result = handle.result
+    """Drive a run to its end; in a terminal, answer each decision point it stops at and go on."""
+    from agentgraphs.runs import resume
+
+    while True:
+        for _ in handle:
+            pass
+        result = handle.result
+        if not (result.status == "interrupted" and result.interrupts and sys.stdin.isatty()):
+            break
+        question = result.interrupts[0]
+        handle = resume(result.run_dir, answer=_ask(question if isinstance(question, dict) else {"question": str(question)}))
     print(f"run directory: {result.run_dir}")
     for name, path in sorted(result.artefacts.items()):
         if result.main_artefact is None or Path(path) != result.main_artefact:
             print(f"{name}: {path}")
     if result.status == "interrupted":
+        for question in result.interrupts:
+            if isinstance(question, dict) and question.get("error"):
+                print(f"the answer was refused: {question['error']}", file=sys.stderr)
         print("waiting for a decision: " + json.dumps(result.interrupts, default=str))
         print(f"answer it with: agentgraphs resume {result.run_dir} --answer '<json>'")
     if result.main_artefact is not None:

@@ -13,6 +13,11 @@ for generation length, and a stable one to compare machines by.
 
     python bench/gpu_mpo.py [--steps 20] [--segment 10] [--prompts-per-step 8] [--generations 8]
                             [--max-completion 128] [--lora] [--tiny]
+                            [--processes N] [--accelerate-config examples/accelerate/deepspeed_zero2.yaml]
+
+``--processes`` trains with that many ranks (torchrun; one per GPU), ``--accelerate-config`` launches
+them with an accelerate config instead (multi-GPU, DeepSpeed ZeRO, FSDP), the reward computed in the
+launching process either way, as in the MPO graph.
 
 ``--tiny`` swaps in a 2-layer, 64-wide Llama with SmolLM2's tokenizer and small batches: a smoke check
 that the script runs, on CPU, in about a minute. Meant for a GPU machine without network; see
@@ -122,6 +127,10 @@ def main() -> None:
     parser.add_argument("--max-completion", type=int, default=128, help="tokens per completion")
     parser.add_argument("--learning-rate", type=float, default=1e-6)
     parser.add_argument("--lora", action="store_true", help="train a LoRA adapter (r=16) instead of all weights")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="training processes, one per GPU (torchrun; rewards stay in this process)")
+    parser.add_argument("--accelerate-config", default=None,
+                        help="an accelerate config to launch with (examples/accelerate/*.yaml: multi-GPU, DeepSpeed ZeRO-2)")
     parser.add_argument("--tiny", action="store_true", help="CPU smoke check: 2-layer 64-wide model, small batches")
     args = parser.parse_args()
     if args.tiny:
@@ -140,6 +149,8 @@ def main() -> None:
         max_completion_length=args.max_completion,
         learning_rate=args.learning_rate,
         lora=args.lora,
+        processes=args.processes,
+        accelerate_config=args.accelerate_config,
     )
     rewards = [RewardSpec("word_target", word_target), RewardSpec("ascii_share", ascii_share, weight=0.5)]
     with tempfile.TemporaryDirectory(prefix="gpu_mpo.") as tmp:

@@ -42,18 +42,22 @@ def no_model_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+def _bands(low: int, middle: int, high: int, *texts: str) -> dict[str, dict[str, object]]:
+    return {name: {"up_to": top, "description": text}
+            for name, top, text in zip(("low", "middle", "high"), (low, middle, high), texts, strict=True)}
+
+
 GOOD_DRAFT = {
     "criteria_needed": 3,
     "criteria": [
         {"name": "Argument", "kind": "award", "description": "A thesis backed by reasons and examples.",
-         "bands": [{"min": 0, "max": 2, "description": "no argument, e.g. a title"},
-                   {"min": 3, "max": 6, "description": "a clear, supported thesis"}]},
+         **_bands(2, 6, 9, "no argument, e.g. a title", "a stated thesis", "a clear, supported thesis")},
         {"name": "Structure", "kind": "award", "description": "Introduction, body paragraphs, conclusion.",
-         "bands": [{"min": 0, "max": 1, "description": "one line"}, {"min": 2, "max": 4, "description": "paragraphed"}]},
+         **_bands(1, 4, 7, "one line", "two paragraphs", "paragraphed")},
         {"name": "Padding", "kind": "deduction", "description": "Repeated or empty phrases.",
-         "bands": [{"min": 0, "max": 1, "description": "mostly filler"}, {"min": 2, "max": 3, "description": "none"}]},
+         **_bands(1, 4, 7, "mostly filler", "some filler", "none")},
         {"name": "argument", "kind": "award", "description": "A duplicate the merge must drop.",
-         "bands": [{"min": 0, "max": 1, "description": "x"}, {"min": 2, "max": 3, "description": "y"}]},
+         **_bands(1, 4, 7, "x", "y", "z")},
     ],
 }
 """A well-formed meta-refinement/merging answer (with one duplicate criterion to drop)."""

@@ -6,7 +6,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -50,6 +49,7 @@ def test_run_prints_the_main_artefact_last(tmp_path: Path) -> None:
     (["run", "paper-digest", "--paper", "/nonexistent/paper.pdf"], "--paper"),
     (["run", "paper-digest", "--paper", "x.pdf", "--model", "summarizer=gpt4"], "no provider prefix"),
     (["resume", "/nonexistent/run"], "not a run directory"),
+    (["run", "mpo", "--processes", "3"], "do not split over 3 processes"),
 ])
 def test_errors_are_one_clear_line_and_nonzero(args: list[str], message: str, tmp_path: Path) -> None:
     if "x.pdf" in args:

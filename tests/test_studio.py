@@ -116,6 +116,8 @@ def _server_env(home: Path) -> dict[str, str]:
         # collapse when other processes take a core (Qwen: ~25 s for the digest with 1 thread
         # while a benchmark ran, 195 s with 2; 20 s either way on an idle machine).
         "AGENTGRAPHS_LLAMA_THREADS": "1",
+        # The server runs outside the project folder, where ../shared/data does not lead to the data.
+        "AGENTGRAPHS_SHARED_DATA": os.environ.get("AGENTGRAPHS_SHARED_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data")),
         "PYTHONUNBUFFERED": "1",
         # `agentgraphs studio` finds the `langgraph` command on PATH: the one beside this Python.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
@@ -324,6 +326,34 @@ def test_mpo_draws_its_training_and_meta_loop(client: SyncLangGraphClient) -> No
     assert set(loop) <= edges, f"edges drawn: {sorted(edges)}"
     inputs = client.assistants.get_schemas(assistant_id)["input_schema"]["properties"]
     assert {"task", "steps", "meta_every", "policy", "judge", "meta_judge", "initial_rubric"} <= set(inputs)
+
+def test_lawflow_stops_at_each_decision_point_and_resumes_with_the_answer(client: SyncLangGraphClient,
+                                                                          shared_data: Path) -> None:
+    """Studio shows LawFlow's interrupts (plan review, then each decision) and resumes with Command(resume=...)."""
+    from agentgraphs.testing.openai_server import OpenAITestServer, ServerBehaviour
+    from agentgraphs.testing.schema_reply import schema_reply
+
+    found = client.assistants.search(graph_id="lawflow", limit=10)
+    assert found, "no assistant for graph 'lawflow': is it listed in langgraph.json?"
+    assistant_id = found[0]["assistant_id"]
+    edges = {(edge["source"], edge["target"]) for edge in client.assistants.get_graph(assistant_id)["edges"]}
+    assert {("execute", "monitor"), ("monitor", "execute"), ("monitor", "brainstorm"), ("brainstorm", "decide"),
+            ("decide", "execute"), ("decide", "draft"), ("draft", "report")} <= edges, f"edges drawn: {sorted(edges)}"
+    with OpenAITestServer(ServerBehaviour(reply=schema_reply)) as server:
+        context = {"models": {"default": f"vllm:test-model@{server.base_url}"}}
+        thread = client.threads.create(metadata={"test": "test_studio lawflow"})["thread_id"]
+        client.runs.wait(thread, assistant_id, input={"scenario": "5", "plan_source": "human", "max_turns": 2}, context=context)
+        asked = []
+        for answer in ("accept", "llc", {"choice": "disregarded_entity", "rationale": "one owner, no election"}):
+            state = client.threads.get_state(thread)
+            [question] = [i["value"] for task in state["tasks"] for i in task["interrupts"]]
+            asked.append(question.get("point", question["kind"]))
+            client.runs.wait(thread, assistant_id, command={"resume": answer}, context=context)
+        state = client.threads.get_state(thread)
+    assert asked == ["plan_review", "entity_type", "tax_treatment"]
+    assert not state["next"] and state["values"]["decided"]["tax_treatment"]["rationale"] == "one owner, no election"
+    assert Path(state["values"]["artefacts"]["report"]).is_file()
+
 
 # -- a run, as Studio streams it -----------------------------------------------------------------
 

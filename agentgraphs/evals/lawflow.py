@@ -11,7 +11,8 @@ reproduces the paper's 8.8 ± 2.6 nodes for the human plan.
 :func:`execution_metrics` measures one execution against its plan: node execution rate, Levenshtein
 distance to the plan's written order (and, for the LLM plan, after mapping its nodes to the human
 plan), simple cycles of length 3–6 in the step-transition digraph, visits per visited node, subtask
-switches and betweenness-centrality hubs.
+switches and betweenness-centrality hubs. :func:`decision_agreement` compares, per decision point,
+the choice an AI leaned towards with the lawyer's (the paper's entity-type agreement).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from agentgraphs.extras import require
 
 __all__ = [
     "ExecutionMetrics",
+    "decision_agreement",
     "MeanSd",
     "PlanStructure",
     "execution_metrics",
@@ -181,3 +183,8 @@ def execution_metrics(
         subtask_switches=sum(a.split(".")[0] != b.split(".")[0] for a, b in zip(steps, steps[1:])),
         hubs=hubs,
     )
+
+
+def decision_agreement(leanings: Mapping[str, str], decisions: Mapping[str, str]) -> dict[str, bool]:
+    """Per decision point both sides answered: did the AI's option (the advisor's leaning) match the lawyer's?"""
+    return {point: leanings[point] == choice for point, choice in decisions.items() if point in leanings}

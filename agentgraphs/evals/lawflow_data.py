@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agentgraphs.errors import AgentgraphsError
 from agentgraphs.paths import shared_data_dir
@@ -37,6 +37,7 @@ __all__ = [
     "load_hf_executions",
     "load_node_mapping",
     "load_plan",
+    "load_scenario",
     "load_scenarios",
     "parse_plan_text",
 ]
@@ -52,6 +53,8 @@ _EXECUTION_KEYS: dict[str, tuple[str, PlanName]] = {
     "deepseek_r1_on_human_plan": ("deepseek-r1", "human"),
 }
 _ID = re.compile(r"^\d+(\.\d+)*$")
+_SECTION = re.compile(r"\s*(Details|Issues|Complexity Tags|Complexity|Context|Title)\s*:.*", flags=re.IGNORECASE)
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _PLAN_LINE = re.compile(r"^\s*(\d+(?:\.\d+)*)\.?\s+(.+?)\s*$")
 
 
@@ -131,6 +134,10 @@ class Plan(BaseModel):
     def children(self, node_id: str) -> list[PlanNode]:
         return [node for node in self.nodes if node.parent_id == node_id]
 
+    def to_text(self) -> str:
+        """Numbered lines indented by level, the form :func:`parse_plan_text` reads back."""
+        return "\n".join(f"{'    ' * (node.level - 1)}{node.id} {node.title}" for node in self.nodes)
+
     def subtree(self, node_id: str) -> list[PlanNode]:
         """``node_id`` and all its descendants, in written order."""
         prefix = node_id + "."
@@ -185,15 +192,57 @@ class Execution(BaseModel):
 
 
 class Scenario(BaseModel):
-    """A business-entity-formation case given to the students and the models."""
+    """A business-entity-formation case given to the students and the models.
 
-    model_config = ConfigDict(frozen=True)
+    The shared briefs end in labelled lists (``Details:``, ``Issues:``, ``Complexity Tags:``);
+    :attr:`details`, :attr:`issues` and :attr:`complexity_tags` read them, and :attr:`clients`
+    comes from the "One Person" / "Two Person" detail unless a scenario file states it.
+    """
 
-    id: str
-    title: str
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
     complexity: str | None = None
     """``"Low"``, ``"Medium"`` …; the notebooks give it for a few scenarios only."""
-    text: str
+    text: str = Field(min_length=1)
+    client_count: int | None = Field(default=None, ge=1)
+    """How many clients seek the formation; read from the details when not given."""
+
+    def _section(self, label: str) -> list[str]:
+        lines = self.text.splitlines()
+        found: list[str] = []
+        for index, line in enumerate(lines):
+            if re.fullmatch(rf"\s*{label}\s*:?\s*", line, flags=re.IGNORECASE):
+                for item in lines[index + 1:]:
+                    if not item.strip() or _SECTION.fullmatch(item):
+                        break
+                    found.append(re.sub(r"^\s*\d+\.\s*", "", item).strip())
+        return found
+
+    @property
+    def details(self) -> list[str]:
+        return self._section("Details")
+
+    @property
+    def issues(self) -> list[str]:
+        return self._section("Issues")
+
+    @property
+    def complexity_tags(self) -> list[str]:
+        return self._section("Complexity Tags")
+
+    @property
+    def clients(self) -> int:
+        """The number of clients: ``client_count``, else the "N Person" detail, else 1."""
+        if self.client_count is not None:
+            return self.client_count
+        for detail in self.details:
+            match = re.match(r"(one|two|three|four|five|\d+)[\s-]*person", detail.strip(), flags=re.IGNORECASE)
+            if match:
+                word = match.group(1).lower()
+                return int(word) if word.isdigit() else _NUMBERS[word]
+        return 1
 
 
 def lawflow_data_dir(data_dir: Path | str | None = None) -> Path:
@@ -221,8 +270,8 @@ def parse_plan_text(text: str, *, name: str) -> Plan:
             nodes.append(PlanNode(id=match.group(1), title=match.group(2)))
     try:
         return Plan(name=name, nodes=nodes)
-    except ValueError as exc:
-        raise LawflowDataError(str(exc)) from exc
+    except ValidationError as exc:
+        raise LawflowDataError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
 
 
 def load_plan(name: PlanName, *, data_dir: Path | str | None = None) -> Plan:
@@ -238,6 +287,36 @@ def load_scenarios(*, data_dir: Path | str | None = None) -> list[Scenario]:
         Scenario(id=s["id"], title=s["title"], complexity=s.get("complexity"), text=s["text"])
         for s in _notebook_data(data_dir)["scenarios"]
     ]
+
+
+def load_scenario(reference: str | Path, *, data_dir: Path | str | None = None) -> Scenario:
+    """A shared scenario by id (``scenario_11`` or ``11``), or a scenario JSON file.
+
+    A file holds an object with ``id``, ``title`` and ``text`` (optional ``complexity`` and
+    ``client_count``); a missing field or a file that is not such JSON raises
+    :class:`LawflowDataError` naming the file and the problem.
+    """
+    text = str(reference)
+    path = Path(text)
+    if path.suffix.lower() == ".json" or path.is_file():
+        if not path.is_file():
+            raise LawflowDataError(f"scenario file {path} does not exist")
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return Scenario.model_validate(raw)
+        except json.JSONDecodeError as exc:
+            raise LawflowDataError(f"scenario file {path} is not valid JSON: {exc}") from None
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors())
+            raise LawflowDataError(f"scenario file {path} is not a scenario ({problems}); it needs "
+                                   "an object with 'id', 'title' and 'text'") from None
+    wanted = text if text.startswith("scenario_") else f"scenario_{text}"
+    scenarios = load_scenarios(data_dir=data_dir)
+    for scenario in scenarios:
+        if scenario.id == wanted:
+            return scenario
+    raise LawflowDataError(f"unknown LawFlow scenario {text!r}; the shared ones are "
+                           f"{', '.join(s.id for s in scenarios)}, or pass a scenario .json file")
 
 
 def load_node_mapping(*, data_dir: Path | str | None = None) -> dict[str, str]:

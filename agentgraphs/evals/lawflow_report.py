@@ -17,7 +17,7 @@ from agentgraphs.evals.lawflow import ExecutionMetrics, PlanStructure, execution
 from agentgraphs.evals.lawflow_data import Plan, load_executions, load_node_mapping, load_plan
 from agentgraphs.evals.plotting import pyplot, save_figure
 
-__all__ = ["COMPARED", "plot_executions", "plot_plans", "tree_positions", "write_report"]
+__all__ = ["COMPARED", "plot_execution_path", "plot_executions", "plot_plans", "tree_positions", "write_report"]
 
 COMPARED: tuple[tuple[str, str], ...] = (
     ("steps", "steps"),
@@ -74,6 +74,37 @@ def plot_plans(plans: Sequence[Plan], path: Path) -> Path:
                      f"depth below a subtask {structure.depth.mean:.1f} ± {structure.depth.sd:.1f}", fontsize=10)
         ax.set_ylim(deepest - 0.6, 0.4)
         ax.axis("off")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_execution_path(plan: Plan, steps: Sequence[str], path: Path, *, flagged: Sequence[int] = (),
+                        title: str = "") -> Path:
+    """One execution drawn over its plan tree: the tree in grey, each move an arrow numbered by turn,
+    turns in ``flagged`` (1-based) in red. Revisits and jumps between subtasks are what stand out."""
+    plt = pyplot(extra="eval", purpose="drawing the LawFlow execution path")
+
+    positions = tree_positions(plan)
+    width = max(x for x, _ in positions.values()) + 1
+    fig, ax = plt.subplots(figsize=(min(4 + 0.32 * width, 18), 4.2), dpi=110)
+    for node in plan.nodes:
+        x, y = positions[node.id]
+        if node.parent_id is not None:
+            px, py = positions[node.parent_id]
+            ax.plot([px, x], [py, y], color="#dddddd", linewidth=0.8, zorder=1)
+    visited = set(steps)
+    for node in plan.nodes:
+        x, y = positions[node.id]
+        ax.scatter([x], [y], s=60, color="#225588" if node.id in visited else "#cccccc", zorder=2)
+        ax.annotate(node.id, (x, y), xytext=(0, -10), textcoords="offset points", ha="center", fontsize=5)
+    for turn, (a, b) in enumerate(zip(steps, steps[1:]), start=2):
+        (xa, ya), (xb, yb) = positions[a], positions[b]
+        colour = "#cc3311" if turn in flagged else "#ee7733"
+        ax.annotate("", xy=(xb, yb), xytext=(xa, ya), zorder=3,
+                    arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 1.0, "connectionstyle": "arc3,rad=0.25"})
+        ax.annotate(str(turn), ((xa + xb) / 2, (ya + yb) / 2 + 0.15), fontsize=6, color=colour, ha="center")
+    ax.set_title(title or f"{len(steps)} steps over the {plan.name} plan ({len(visited)} of {len(plan.nodes)} nodes)", fontsize=9)
+    ax.axis("off")
     fig.tight_layout()
     return save_figure(fig, path)
 

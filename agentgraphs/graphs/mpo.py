@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, FilePath, field_validator, model_validator
 from typing_extensions import TypedDict
 
 from agentgraphs.agents.mpo import meta_reward_model as mrm
@@ -33,6 +33,7 @@ from agentgraphs.rewards.diagnostics import Diagnosis, diagnose
 from agentgraphs.rewards.rubric import Rubric, diff
 from agentgraphs.runtime import RunContext, context_of
 from agentgraphs.tasks import Task, load_task
+from agentgraphs.trainers.grpo import check_batch_split
 
 __all__ = ["MPOInputs", "MPOState", "build", "graph"]
 
@@ -55,6 +56,15 @@ class MPOInputs(BaseModel):
     meta_samples: int = Field(default=4, ge=1, le=16, description="Rollouts the meta-reward model analyses per meta step.")
     prompt_limit: int | None = Field(default=None, ge=1, description="Use only the task's first N prompts.")
     seed: int = Field(default=0, description="Seed of prompt order, sampling and meta-sample choice.")
+    processes: int = Field(default=1, ge=1, description="Training processes, one per GPU; above 1 the trainer is launched "
+                                                         "with torchrun and the judge stays in this process.")
+    accelerate_config: FilePath | None = Field(default=None, description="An accelerate config (multi-GPU, DeepSpeed, "
+                                                                          "FSDP) to launch the trainer with.")
+
+    @model_validator(mode="after")
+    def _batch_splits(self) -> MPOInputs:
+        check_batch_split(self.prompts_per_step, self.num_generations, self.processes)
+        return self
 
     @field_validator("task")
     @classmethod
@@ -90,6 +100,8 @@ class MPOState(TypedDict, total=False):
     meta_samples: int
     prompt_limit: int | None
     seed: int
+    processes: int
+    accelerate_config: str | None
     # the loop
     rubric: dict[str, Any]
     """The rubric in force: ``{"text", "version", "parent_version"}``."""
@@ -170,7 +182,8 @@ def train(state: MPOState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     settings = GRPOSettings(total_steps=state["steps"], num_generations=state.get("num_generations", 4),
                             prompts_per_step=state.get("prompts_per_step", 2), seed=state.get("seed", 0),
                             max_completion_length=state.get("max_completion_length", 96),
-                            learning_rate=state.get("learning_rate", 1e-5))
+                            learning_rate=state.get("learning_rate", 1e-5), processes=state.get("processes", 1),
+                            accelerate_config=state.get("accelerate_config"))
     already = done[0] if done is not None else 0
     segment = train_segment(state["policy"], list(task.prompts), rewards, settings, run_dir / "policy",
                             max(0, target - already), system_prompt=task.system_prompt)
@@ -265,7 +278,7 @@ def meta_merging(state: MPOState, runtime: Runtime[RunContext]) -> dict[str, Any
     rubric, diagnosis = _rubric(state), Diagnosis(**state["diagnosis"])
     guards = mrm.guard_criteria(diagnosis, baseline_median_words=state.get("baseline_words"), previous=rubric)
     drafts = [mrm.RubricDraft(**d) if d is not None else None for d in state["drafts"]]
-    outcome = mrm.merge_drafts(drafts, rubric, diagnosis, model=model, guards=guards)
+    outcome = mrm.merge_drafts(drafts, rubric, diagnosis, model=model, guards=guards, samples=state["meta_batch"])
     entry: dict[str, Any] = {"version": outcome.version, "step": state["step"], "accepted": outcome.accepted,
                              "reason": outcome.reason, "path": None, "diff": ""}
     update: dict[str, Any] = {"rubric_log": [entry]}

@@ -197,6 +197,14 @@ class GatewayChatModel(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model": self.model, "role": self.role}
 
+    @property
+    def max_tokens(self) -> int | None:
+        """The backend's limit on answer tokens (``max_tokens``, or ``max_new_tokens`` for ``hf:``); None: none set."""
+        limit = getattr(self.inner, "max_tokens", None)
+        if limit is None:
+            limit = getattr(self.inner, "max_new_tokens", None)
+        return limit if isinstance(limit, int) else None
+
     def with_role(self, role: str) -> GatewayChatModel:
         """The same model recorded under another role."""
         return self.model_copy(update={"role": role})

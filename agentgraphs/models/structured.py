@@ -9,6 +9,7 @@ agent, the schema and what the model said.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Generic, TypeVar
 
@@ -18,6 +19,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import BaseModel, ValidationError
 
 from agentgraphs.errors import StructuredOutputError
+from agentgraphs.models.schema_bounds import max_json_tokens
 
 __all__ = ["StructuredOutput", "decoding_schema", "extract_json", "schema_instruction"]
 
@@ -97,7 +99,6 @@ class StructuredOutput(Runnable[Any, T], Generic[T]):
         self.schema = schema
         self.agent = agent
         self.max_repairs = max_repairs
-        self._decoding: dict[str, Any] | None = None  # built on first use, once per instance
 
     def _bound(self, *, escape_loop: bool = False) -> Runnable[Any, BaseMessage]:
         """The model with the schema constraint, where the backend has one.
@@ -105,20 +106,33 @@ class StructuredOutput(Runnable[Any, T], Generic[T]):
         ``escape_loop``: after an answer ran into the token limit, the same greedy decode would loop
         in the same place again (measured in bench/structured_output.py: 0 of 10 recovered), so the
         repair samples with a frequency penalty and some temperature instead.
+
+        A bounded schema's longest answer gets the tokens to finish (see :mod:`.schema_bounds`): a
+        lower limit could only cut a constrained answer short of valid JSON.
         """
         if not getattr(self.model, "supports_json_schema", False):
             return self.model
         extra: dict[str, Any] = {"frequency_penalty": 0.8, "temperature": 0.7} if escape_loop else {}
+        if self._raised_token_limit is not None:
+            extra["max_tokens"] = self._raised_token_limit
         return self.model.bind(response_format={
             "type": "json_schema",
-            "json_schema": {"name": self.schema.__name__, "schema": self._decoding_schema(), "strict": False},
+            "json_schema": {"name": self.schema.__name__, "schema": self._decoding_schema, "strict": False},
         }, **extra)
 
+    # Built on first use, once per instance: schema generation walks the whole model, and every call
+    # of a batch and every repair attempt would otherwise redo it.
+    @functools.cached_property
     def _decoding_schema(self) -> dict[str, Any]:
-        # Schema generation walks the whole model; every repair attempt would otherwise redo it.
-        if self._decoding is None:
-            self._decoding = decoding_schema(self.schema)
-        return self._decoding
+        return decoding_schema(self.schema)
+
+    @functools.cached_property
+    def _raised_token_limit(self) -> int | None:
+        """The longest answer's tokens when the model's own limit is lower (ChatOpenAI and the gateway
+        both name it ``max_tokens``); None when the limit already fits or the schema is unbounded."""
+        needed = max_json_tokens(self._decoding_schema)
+        limit = getattr(self.model, "max_tokens", None)
+        return needed if needed is not None and isinstance(limit, int) and limit < needed else None
 
     def _messages(self, value: Any) -> list[BaseMessage]:
         messages = self.model._convert_input(value).to_messages()

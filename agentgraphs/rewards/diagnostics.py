@@ -26,6 +26,7 @@ __all__ = [
     "load_responses",
     "paragraph_count",
     "repeated_ngram_share",
+    "word_ngrams",
     "sentence_count",
     "word_count",
 ]
@@ -95,10 +96,15 @@ def paragraph_count(text: str) -> int:
     return sum(1 for p in re.split(r"\n\s*\n", text) if p.strip())
 
 
+def word_ngrams(text: str, n: int) -> list[tuple[str, ...]]:
+    """The text's runs of ``n`` words, lower-cased, punctuation ignored, in order."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+
+
 def repeated_ngram_share(text: str, n: int = 3) -> float:
     """Share of the text's word n-grams that already occurred earlier in it (0 for too short a text)."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    grams = word_ngrams(text, n)
     return (len(grams) - len(set(grams))) / len(grams) if grams else 0.0
 
 

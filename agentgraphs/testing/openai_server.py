@@ -80,6 +80,8 @@ class OpenAITestServer:
         self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()  # handlers run on the server thread, tests read on theirs
         self._seen = 0
+        self._in_flight = 0
+        self.peak_in_flight = 0  # the most chat requests handled at once: overlap, seen by the server
         self._port = port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -110,7 +112,13 @@ class OpenAITestServer:
             self.headers.append(dict(request.headers))
             self._seen += 1
             failing = self._seen <= behaviour.fail_first
-        await asyncio.sleep(behaviour.latency_s + behaviour.hang_s)
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+        try:
+            await asyncio.sleep(behaviour.latency_s + behaviour.hang_s)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
         if failing:
             return _error(behaviour.fail_status, behaviour.fail_message or f"injected failure ({behaviour.fail_status})")
         reply = behaviour.reply

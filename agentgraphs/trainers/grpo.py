@@ -11,14 +11,14 @@ Why it is built this way (measured on trl 1.16 / transformers 5.25, see TOOLCHAI
 
 - ``max_steps`` is the whole budget in every segment and a callback stops each segment; raising
   ``max_steps`` per segment restarts a linear LR schedule.
-- transformers writes a checkpoint in place (no staging directory), ``trainer_state.json`` last and
-  without a rename, so a process killed mid-save leaves a directory that looks almost whole. A
-  checkpoint counts only once this module has written its marker file (atomically) after the save;
-  unmarked ``checkpoint-*`` directories are debris and are deleted before the next segment.
+- A checkpoint counts only once it carries a completion marker written after the save
+  (:mod:`agentgraphs.trainers.grpo_checkpoints`); unmarked ones are debris of a kill and are deleted.
 - A fresh trainer per call reads reward functions anew, so a reward that reads a mutable rubric sees
   the new rubric from the next segment on.
 - The prompt order is fixed by the seed for the whole budget (not by the trainer's shuffling), so
   the prompts of step s are the same whether or not the run was killed before step s.
+- Several training processes (GPUs) are launched workers that ask this process for rewards
+  (:mod:`agentgraphs.trainers.grpo_launch`), since reward functions are closures over its state.
 
 Timing per step: ``time_generate`` is the wall time of the trainer's rollout sampling
 (``GRPOTrainer._generate``: tokenising, ``generate``/vLLM, decoding), ``time_score`` the wall time
@@ -29,26 +29,26 @@ spent inside the reward functions, and ``time_update`` the rest of the step from
 from __future__ import annotations
 
 import contextlib
+import json
 import gc
 import importlib.util
 import logging
 import math
 import random
 import re
-import shutil
 import time
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agentgraphs.atomic import write_json
 from agentgraphs.errors import ModelSpecError
 from agentgraphs.extras import require
+from agentgraphs.trainers.grpo_checkpoints import check_resumable, checkpoints, latest_checkpoint, mark_complete, remove
+from agentgraphs.trainers.grpo_records import RewardScorer, RewardSpec, Sample, Segment, StepRecord
 
 if TYPE_CHECKING:
     from transformers import TrainerCallback
@@ -59,15 +59,14 @@ __all__ = [
     "Sample",
     "Segment",
     "StepRecord",
+    "RewardScorer",
+    "check_batch_split",
     "latest_checkpoint",
     "train_segment",
+    "train_steps",
 ]
 
 _PURPOSE = "GRPO training (agentgraphs.trainers.grpo)"
-_PREFIX = "checkpoint-"
-_COMPLETE = "agentgraphs-complete.json"
-"""Written atomically into a checkpoint directory once transformers has finished saving it."""
-_CHECKPOINT = re.compile(rf"^{_PREFIX}(\d+)$")
 
 
 class GRPOSettings(BaseModel):
@@ -99,99 +98,37 @@ class GRPOSettings(BaseModel):
     Checkpoints then hold the adapter only."""
     keep_checkpoints: int = Field(default=2, ge=1)
     """How many complete checkpoints to keep; older ones are deleted after each segment."""
+    processes: int = Field(default=1, ge=1)
+    """Training processes, one per GPU (on CPU, gloo processes). Above 1, each segment is trained by
+    launched workers (``torchrun``) while the rewards stay in this process (see
+    :mod:`agentgraphs.trainers.grpo_launch`). A step still trains ``prompts_per_step`` prompts in all,
+    split over the processes, so the same settings mean the same run at any process count."""
+    accelerate_config: str | None = None
+    """An ``accelerate`` config file (multi-GPU, DeepSpeed ZeRO, FSDP): segments are then launched with
+    ``accelerate launch --config_file`` and ``--num_processes`` = :attr:`processes`."""
+
+    @model_validator(mode="after")
+    def _batch_splits(self) -> GRPOSettings:
+        check_batch_split(self.prompts_per_step, self.num_generations, self.processes)
+        return self
+
+    @property
+    def launched(self) -> bool:
+        """Whether segments run in launched worker processes rather than in this one."""
+        return self.processes > 1 or self.accelerate_config is not None
+
+    def trained_with(self) -> dict[str, Any]:
+        """What a checkpoint's training depends on: every setting except how the processes are launched,
+        so a run may resume on another number of GPUs."""
+        return self.model_dump(mode="json", exclude={"processes", "accelerate_config"})
 
 
-@dataclass(frozen=True)
-class RewardSpec:
-    """One reward function and its weight in the summed reward GRPO normalises per group."""
-
-    name: str
-    """Unique among a run's rewards; the key of per-reward values in records and samples."""
-    fn: Callable[[list[str], list[str], int], Sequence[float]]
-    """``(prompts, completions, step) -> one float per completion``: prompts as given to
-    :func:`train_segment` (without the system prompt), completions as plain text, ``step`` the 1-based
-    global step being trained. Called once per step; an exception stops the segment."""
-    weight: float = 1.0
-    """Multiplies this reward in the sum."""
-
-
-class StepRecord(BaseModel):
-    """What one optimizer step did."""
-
-    step: int
-    """Global step, 1-based."""
-    reward_mean: float
-    """Mean over the step's completions of the weighted reward sum."""
-    reward_std: float
-    """Standard deviation of the weighted reward sum over all the step's completions."""
-    rewards: dict[str, float]
-    """Mean of each reward, by :attr:`RewardSpec.name`, unweighted."""
-    completion_tokens_mean: float
-    """Mean completion length in tokens."""
-    loss: float
-    """The GRPO loss of the step."""
-    learning_rate: float
-    """The learning rate the step's update used."""
-    time_generate: float
-    """Seconds sampling rollouts."""
-    time_score: float
-    """Seconds inside the reward functions."""
-    time_update: float
-    """Seconds for the rest of the step: log-probs, loss, backward, optimizer."""
-
-
-class Sample(BaseModel):
-    """One scored completion, for the meta-reward model to read."""
-
-    step: int
-    prompt: str
-    completion: str
-    reward: float
-    """The weighted reward sum."""
-    rewards: dict[str, float]
-    """Each reward's own value, by name."""
-
-
-class Segment(BaseModel):
-    """What one :func:`train_segment` call trained; empty when the budget was already spent."""
-
-    start_step: int
-    """Global step before this call (0 on the first)."""
-    end_step: int
-    """Global step after it, the step of :attr:`checkpoint`."""
-    checkpoint: str
-    """The checkpoint directory written at ``end_step`` (a transformers checkpoint; with LoRA, an adapter)."""
-    steps: list[StepRecord]
-    samples: list[Sample]
-
-
-def _checkpoints(output_dir: Path) -> list[tuple[int, Path, bool]]:
-    """(step, dir, complete) of every ``checkpoint-<n>`` directory, by step."""
-    if not output_dir.is_dir():
-        return []
-    found = []
-    for entry in output_dir.iterdir():
-        match = _CHECKPOINT.match(entry.name)
-        if match and entry.is_dir():
-            found.append((int(match.group(1)), entry, (entry / _COMPLETE).is_file()))
-    return sorted(found)
-
-
-def latest_checkpoint(output_dir: Path) -> tuple[int, Path] | None:
-    """(global step, directory) of the newest complete checkpoint under ``output_dir``, or None.
-
-    A directory counts only when it carries this module's completion marker, which is written after
-    transformers has saved weights, optimizer, scheduler, RNG and trainer state; a save cut short by a
-    kill is ignored.
-    """
-    complete = [(step, path) for step, path, done in _checkpoints(output_dir) if done]
-    return complete[-1] if complete else None
-
-
-def _remove(path: Path) -> None:
-    # The marker goes first, so a kill during rmtree leaves an incomplete (ignored) directory.
-    (path / _COMPLETE).unlink(missing_ok=True)
-    shutil.rmtree(path, ignore_errors=True)
+def check_batch_split(prompts_per_step: int, num_generations: int, processes: int) -> None:
+    """Raise ValueError unless a step's completions split evenly over the training processes."""
+    if (prompts_per_step * num_generations) % processes:
+        raise ValueError(f"a step's {prompts_per_step} x {num_generations} completions (prompts_per_step x "
+                         f"num_generations) do not split over {processes} processes; choose values whose product "
+                         "divides by processes")
 
 
 def _prompt_order(prompts: Sequence[str], seed: int, count: int) -> list[str]:
@@ -203,66 +140,6 @@ def _prompt_order(prompts: Sequence[str], seed: int, count: int) -> list[str]:
         rng.shuffle(batch)
         order.extend(batch)
     return order[:count]
-
-
-def _text(completion: Any) -> str:
-    """A TRL completion (conversational messages or a string) as plain text."""
-    if isinstance(completion, str):
-        return completion
-    content = completion[-1]["content"] if completion else ""
-    if isinstance(content, str):
-        return content
-    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
-
-
-class _Scorer:
-    """Wraps each :class:`RewardSpec` into a TRL reward function that times it and keeps what it scored."""
-
-    def __init__(self, specs: Sequence[RewardSpec]) -> None:
-        self.specs = list(specs)
-        self.seconds: defaultdict[int, float] = defaultdict(float)
-        self.seen: dict[int, tuple[list[str], list[str], dict[str, list[float]]]] = {}
-
-    def functions(self) -> list[Callable[..., list[float]]]:
-        return [self._function(spec) for spec in self.specs]
-
-    def _function(self, spec: RewardSpec) -> Callable[..., list[float]]:
-        def reward(completions: list[Any], prompt_text: list[str], trainer_state: Any, **_: Any) -> list[float]:
-            step = trainer_state.global_step + 1
-            texts = [_text(c) for c in completions]
-            started = time.perf_counter()
-            values = [float(v) for v in spec.fn(list(prompt_text), texts, step)]
-            self.seconds[step] += time.perf_counter() - started
-            if len(values) != len(texts):
-                raise ValueError(
-                    f"reward {spec.name!r} returned {len(values)} values for {len(texts)} completions; "
-                    f"it must return one float per completion"
-                )
-            self.seen.setdefault(step, (list(prompt_text), texts, {}))[2][spec.name] = values
-            return values
-
-        reward.__name__ = spec.name  # TRL logs each reward under its function's name
-        return reward
-
-    def totals(self, step: int) -> list[float]:
-        _, _, scores = self.seen[step]
-        return [
-            sum(spec.weight * scores[spec.name][i] for spec in self.specs)
-            for i in range(len(scores[self.specs[0].name]))
-        ]
-
-    def samples(self, step: int) -> list[Sample]:
-        prompts, texts, scores = self.seen[step]
-        return [
-            Sample(
-                step=step,
-                prompt=prompt,
-                completion=text,
-                reward=total,
-                rewards={name: values[i] for name, values in scores.items()},
-            )
-            for i, (prompt, text, total) in enumerate(zip(prompts, texts, self.totals(step), strict=True))
-        ]
 
 
 class _Clock:
@@ -286,11 +163,13 @@ class _Clock:
 def _segment_callback(
     base: type[TrainerCallback],
     end: int,
-    scorer: _Scorer,
+    scorer: RewardScorer,
     clock: _Clock,
     records: list[StepRecord],
+    trained_with: dict[str, Any],
 ) -> TrainerCallback:
-    """A callback that stops and saves at ``end``, marks the save complete and turns logs into records."""
+    """A callback that stops and saves at ``end``, marks the save complete (recording ``trained_with``)
+    and turns logs into records."""
 
     class SegmentCallback(base):  # type: ignore[misc,valid-type]
         def __init__(self) -> None:
@@ -311,16 +190,11 @@ def _segment_callback(
             if not logs or "loss" not in logs:  # the end-of-training summary has train_loss instead
                 return
             step = state.global_step
-            totals = scorer.totals(step)
-            mean = sum(totals) / len(totals)
-            _, _, scores = scorer.seen[step]
             generate, score = clock.generate.get(step, 0.0), scorer.seconds.get(step, 0.0)
             records.append(
                 StepRecord(
                     step=step,
-                    reward_mean=mean,
-                    reward_std=math.sqrt(sum((t - mean) ** 2 for t in totals) / len(totals)),
-                    rewards={name: sum(v) / len(v) for name, v in scores.items()},
+                    **scorer.stats(step),
                     completion_tokens_mean=float(logs.get("completions/mean_length", math.nan)),
                     loss=float(logs["loss"]),
                     learning_rate=float(logs["learning_rate"]),
@@ -331,8 +205,12 @@ def _segment_callback(
             )
 
         def on_save(self, args: Any, state: Any, control: Any, **_: Any) -> None:
-            directory = Path(args.output_dir) / f"{_PREFIX}{state.global_step}"
-            write_json(directory / _COMPLETE, {"step": state.global_step})
+            import torch.distributed as dist
+
+            if dist.is_available() and dist.is_initialized():
+                dist.barrier()  # every rank has saved its part (RNG state, DeepSpeed shards) before the marker
+            if state.is_world_process_zero:
+                mark_complete(Path(args.output_dir), state.global_step, trained_with)
 
     return SegmentCallback()
 
@@ -423,7 +301,7 @@ def _config(trl: Any, settings: GRPOSettings, output_dir: Path, cuda: bool, weig
     return trl.GRPOConfig(
         output_dir=str(output_dir),
         max_steps=settings.total_steps,
-        per_device_train_batch_size=settings.prompts_per_step * settings.num_generations,
+        per_device_train_batch_size=settings.prompts_per_step * settings.num_generations // settings.processes,
         gradient_accumulation_steps=1,
         steps_per_generation=1,
         num_iterations=1,
@@ -444,6 +322,7 @@ def _config(trl: Any, settings: GRPOSettings, output_dir: Path, cuda: bool, weig
         report_to="none",
         disable_tqdm=True,
         log_completions=False,
+        ddp_find_unused_parameters=False,  # every trained weight is used; the check walks the graph each step
         # TRL turns it on by default; it trades a second forward pass for memory these models don't need.
         activation_checkpointing=False,
         bf16=cuda,
@@ -471,7 +350,8 @@ def train_segment(
     checkpoint left off; with the budget spent it returns an empty segment naming that checkpoint.
     Prompts become chat turns (with ``system_prompt`` first when given) and are cycled in an order fixed
     by ``settings.seed``. On a CUDA GPU it trains in bf16 and samples through vLLM (colocated) where
-    vLLM is installed; on CPU the same code trains in fp32.
+    vLLM is installed; on CPU the same code trains in fp32. With ``settings.processes > 1`` or an
+    ``accelerate_config`` the steps are trained by launched workers, the rewards still computed here.
 
     An exception from a reward function propagates; the segment then leaves no checkpoint, and the
     previous one stays the latest. One process at a time may train into an ``output_dir``.
@@ -479,17 +359,83 @@ def train_segment(
     name = _check_arguments(policy, prompts, rewards, steps)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    for _, path, complete in _checkpoints(output_dir):
+    for _, path, complete in checkpoints(output_dir):
         if not complete:  # a save cut short by a kill: never resume from it, and let the step be saved anew
-            _remove(path)
+            remove(path)
     latest = latest_checkpoint(output_dir)
+    trained_with = {"policy": policy, "settings": settings.trained_with(), "rewards": [r.name for r in rewards]}
+    if latest is not None:
+        check_resumable(latest[1], trained_with)
     start = latest[0] if latest else 0
     count = min(steps, settings.total_steps - start)
     if count <= 0:
         assert latest is not None  # total_steps > 0, so a spent budget means a checkpoint exists
         return Segment(start_step=start, end_step=start, checkpoint=str(latest[1]), steps=[], samples=[])
     end = start + count
+    scorer = RewardScorer(rewards)
+    if settings.launched:
+        records = _launched_steps(name, prompts, scorer, settings, output_dir, start, end,
+                                  system_prompt=system_prompt, trained_with=trained_with)
+    else:
+        records = train_steps(name, prompts, scorer, settings, output_dir, start, end,
+                              system_prompt=system_prompt, trained_with=trained_with)
+    saved = latest_checkpoint(output_dir)
+    if saved is None or saved[0] != end:
+        raise RuntimeError(
+            f"GRPO training stopped at step {saved[0] if saved else start} instead of {end} in {output_dir}; "
+            f"the trainer ended early (check that the dataset and max_steps agree)"
+        )
+    for _, path, _ in checkpoints(output_dir)[: -settings.keep_checkpoints]:
+        remove(path)
+    samples = [sample for record in records for sample in scorer.samples(record.step)]
+    return Segment(start_step=start, end_step=end, checkpoint=str(saved[1]), steps=records, samples=samples)
 
+
+def _launched_steps(model: str, prompts: list[str], scorer: RewardScorer, settings: GRPOSettings, output_dir: Path,
+                    start: int, end: int, *, system_prompt: str | None, trained_with: dict[str, Any]) -> list[StepRecord]:
+    """:func:`train_steps` in launched workers; the step records get the rewards of every rank's completions."""
+    from agentgraphs.models.hf import model_source
+    from agentgraphs.trainers.grpo_launch import RewardService, launch_command, run_workers
+
+    # Resolved here, once: a missing policy fails before any launch, and ranks never race to convert
+    # an embedded model into the same cache directory.
+    model = model_source(model)
+    request_path, result_path = output_dir / f"segment-{end}.request.json", output_dir / f"segment-{end}.steps.json"
+    result_path.unlink(missing_ok=True)
+    request = {"model": model, "prompts": prompts, "settings": settings.model_dump(mode="json"),
+               "rewards": [{"name": spec.name, "weight": spec.weight} for spec in scorer.specs],
+               "output_dir": str(output_dir), "start": start, "end": end, "system_prompt": system_prompt,
+               "trained_with": trained_with, "result": str(result_path)}
+    try:
+        with RewardService(scorer.score) as service:
+            run_workers(launch_command(settings.processes, settings.accelerate_config, request_path), request,
+                        request_path, output_dir / "workers.log", service)
+        try:
+            records = [StepRecord.model_validate(r) for r in json.loads(result_path.read_text(encoding="utf-8"))]
+        except (OSError, ValueError) as exc:
+            raise RuntimeError(f"the launched GRPO workers exited cleanly but left no readable step records at "
+                               f"{result_path} ({exc}); see {output_dir / 'workers.log'}") from exc
+    finally:
+        request_path.unlink(missing_ok=True)
+        result_path.unlink(missing_ok=True)
+    return [record.model_copy(update=scorer.stats(record.step)) for record in records]
+
+
+def train_steps(
+    model: str,
+    prompts: list[str],
+    scorer: RewardScorer,
+    settings: GRPOSettings,
+    output_dir: Path,
+    start: int,
+    end: int,
+    *,
+    system_prompt: str | None,
+    trained_with: dict[str, Any],
+) -> list[StepRecord]:
+    """Steps ``start+1 … end`` with TRL's ``GRPOTrainer`` in this process (one rank of a launched
+    segment, or the whole of an in-process one), checkpointed at ``end``; the caller checks the arguments
+    and the checkpoints (see :func:`train_segment`)."""
     torch = require("torch", extra="train", purpose=_PURPOSE)
     transformers = require("transformers", extra="train", purpose=_PURPOSE)
     datasets = require("datasets", extra="train", purpose=_PURPOSE)
@@ -504,17 +450,18 @@ def train_segment(
         {"prompt": [*system, {"role": "user", "content": text}], "prompt_text": text}
         for text in _prompt_order(prompts, settings.seed, settings.total_steps * settings.prompts_per_step)
     ]
-    scorer, clock = _Scorer(rewards), _Clock()
+    latest = latest_checkpoint(output_dir) if start else None
+    clock = _Clock()
     records: list[StepRecord] = []
-    callback = _segment_callback(transformers.TrainerCallback, end, scorer, clock, records)
+    callback = _segment_callback(transformers.TrainerCallback, end, scorer, clock, records, trained_with)
 
     with _quiet(transformers) as tied:
-        model, tokenizer = _load_policy(name, torch.bfloat16 if cuda else torch.float32)
-        tied.update(getattr(model, "_tied_weights_keys", None) or ())
+        policy, tokenizer = _load_policy(model, torch.bfloat16 if cuda else torch.float32)
+        tied.update(getattr(policy, "_tied_weights_keys", None) or ())
         trainer = trl.GRPOTrainer(
-            model=model,
+            model=policy,
             reward_funcs=scorer.functions(),
-            args=_config(trl, settings, output_dir, cuda, [spec.weight for spec in rewards]),
+            args=_config(trl, settings, output_dir, cuda, [spec.weight for spec in scorer.specs]),
             train_dataset=datasets.Dataset.from_list(rows),
             processing_class=tokenizer,
             peft_config=peft_config,
@@ -532,18 +479,8 @@ def train_segment(
             # The trainer refers to itself through the timed _generate: collect the cycle so GPU memory
             # (and a colocated vLLM engine) is freed before the next visit builds its own.
             trainer._generate = None
-            del trainer, model
+            del trainer, policy
             gc.collect()
             if cuda:
                 torch.cuda.empty_cache()
-
-    saved = latest_checkpoint(output_dir)
-    if saved is None or saved[0] != end:
-        raise RuntimeError(
-            f"GRPO training stopped at step {saved[0] if saved else start} instead of {end} in {output_dir}; "
-            f"the trainer ended early (check that the dataset and max_steps agree)"
-        )
-    for _, path, _ in _checkpoints(output_dir)[: -settings.keep_checkpoints]:
-        _remove(path)
-    samples = [sample for record in records for sample in scorer.samples(record.step)]
-    return Segment(start_step=start, end_step=end, checkpoint=str(saved[1]), steps=records, samples=samples)
+    return records

@@ -4,7 +4,6 @@ embedded judge on real MPO essays and the real expert rubric."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,12 +62,10 @@ def test_normalised_reward_divides_by_the_rubric_maximum(judge: GatewayChatModel
 
 
 def test_calls_overlap(server: OpenAITestServer, judge: GatewayChatModel) -> None:
-    server.behaviour.latency_s = 0.2
-    started = time.perf_counter()
+    server.behaviour.latency_s = 0.5
     scores = score_responses([f"p{i}" for i in range(8)], [f"r{i}" for i in range(8)], RUBRIC, model=judge, concurrency=8)
-    elapsed = time.perf_counter() - started
     assert len(scores) == 8 and len(server.requests) == 8
-    assert elapsed < 0.5 * 8 * 0.2, f"8 calls of 0.2 s took {elapsed:.2f} s: they did not overlap"
+    assert server.peak_in_flight == 8, f"{server.peak_in_flight} of 8 judge calls were in flight at once"
 
 
 def test_a_failed_check_overrides_the_judge(judge: GatewayChatModel) -> None:
@@ -117,6 +114,7 @@ def test_node_reads_the_state_and_counts_failures(server: OpenAITestServer, tmp_
 # -- the real embedded judge -----------------------------------------------------------------------
 
 
+@pytest.mark.slow  # ~80 s of model time (two ~4k-token prompts); the scripted judge covers the same code
 def test_qwen_scores_real_essays_against_the_expert_rubric(shared_data: Path) -> None:
     mpo = shared_data / "mpo"
     rubric = Rubric.from_text((mpo / "prompts/essay_writing/evaluation_rubric_expert.txt").read_text(), version=3)

@@ -95,6 +95,21 @@ def test_static_baseline_never_calls_the_meta_reward_model(tmp_path: Path, tiny_
     assert [h["rubric_version"] for h in metrics["history"]] == [1, 1] and len(metrics["rubric_log"]) == 1
 
 
+def test_two_training_processes_are_the_same_graph_with_other_settings(tmp_path: Path, tiny_policy: str) -> None:
+    """Launched trainer ranks send their completions to the judge in the graph's process: every rollout
+    carries the judge's per-criterion scores of its own completion."""
+    with OpenAITestServer(ServerBehaviour(reply=mpo_reply)) as server:
+        result = agentgraphs.run("mpo", _inputs(tiny_policy, steps=2, meta_every=1, processes=2),
+                                 models={"default": f"vllm:test-model@{server.base_url}"}, run_dir=tmp_path / "run")
+    assert result.status == "done"
+    rollouts = [json.loads(line) for path in sorted((tmp_path / "run" / "rollouts").glob("*.jsonl"))
+                for line in path.read_text().splitlines()]
+    assert [r["step"] for r in rollouts] == [1] * 8 + [2] * 8
+    assert all(r["criteria"] and r["judge"] == r["reward"] for r in rollouts)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert [h["step"] for h in metrics["history"]] == [1, 2]
+
+
 def test_a_dead_judge_stops_at_the_last_checkpoint_and_resume_finishes(tmp_path: Path, tiny_policy: str) -> None:
     served = 0
 

@@ -19,6 +19,10 @@ from agentgraphs.tools.narration import audio_duration
 from agentgraphs.tools.render_plan import RenderPlan
 from agentgraphs.tools.video import SCENE_PAD_S, probe_video, render_video
 
+# ~4 min of model time and rendering (more on a slow host). In the default run the same graph runs with
+# scripted agents (tests/graphs/test_scitalk_flow.py), and a graph runs on the embedded model (tests/test_runs.py).
+pytestmark = pytest.mark.slow
+
 PAPER = "papers/decision_tree_fields_iccv2011.pdf"
 SRT_CUE = re.compile(r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})\n(.+?)(?:\n\n|\n?$)", re.S)
 

@@ -89,21 +89,19 @@ def test_fail_first_then_succeed_and_rate_limit() -> None:
 
 
 def test_latency_does_not_block_concurrent_requests() -> None:
-    async def main(base_url: str) -> float:
+    async def main(base_url: str) -> None:
         client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-test", max_retries=0)
-        start = time.perf_counter()
         results = await asyncio.gather(
             *(client.chat.completions.create(model="test-model", messages=MESSAGES) for _ in range(50))
         )
-        elapsed = time.perf_counter() - start
         await client.close()
         assert all(r.choices[0].message.content == "ok" for r in results)
-        return elapsed
 
     with OpenAITestServer(ServerBehaviour(latency_s=0.2)) as srv:
-        elapsed = asyncio.run(main(srv.base_url))
+        asyncio.run(main(srv.base_url))
         assert len(srv.requests) == 50
-    assert elapsed < 1.5, f"50 concurrent requests with 0.2 s latency took {elapsed:.2f} s"
+    # the client's pool allows more than one connection; a server that blocked on latency would show 1
+    assert srv.peak_in_flight > 10, f"only {srv.peak_in_flight} of 50 concurrent requests were in flight at once"
 
 
 def test_reply_callable_receives_request_json(server: OpenAITestServer) -> None:

@@ -136,6 +136,9 @@ def test_two_segments_continue_one_schedule_and_match_one_visit(
     # The budget is spent: another visit trains nothing and names the last checkpoint.
     again = train_segment(policy, PROMPTS, REWARDS, LINEAR, tmp_path, 2)
     assert again == Segment(start_step=4, end_step=4, checkpoint=second.checkpoint, steps=[], samples=[])
+    # Other settings would not continue this run: refused, naming what changed.
+    with pytest.raises(ValueError, match=r"checkpoint-4 was trained with other settings \(settings.learning_rate 0.003 then, 0.0001 now\)"):
+        train_segment(policy, PROMPTS, REWARDS, LINEAR.model_copy(update={"learning_rate": 1e-4}), tmp_path, 2)
 
 
 def test_a_changed_rubric_is_seen_from_the_next_segment_on(policy: str, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ Role ``meta_judge``. Three stages, each its own prompt and output schema, as in 
   response games the rubric, what the rubric misses, which score ranges are too coarse;
 - **meta-refinement**, one call per analysed rollout: decide how many criteria the task needs and
   write each, awards and deductions kept apart, with scored bands and short examples;
-- **meta-merging**, one call: fold the per-sample proposals into one rubric without overlaps.
+- **meta-merging**, one call: fold the per-sample proposals into one rubric without overlaps. A merged
+  criterion whose bands all say the same thing gets its bands written again, one call per band.
 
 Every stage also sees the deterministic hack indicators of :mod:`agentgraphs.rewards.diagnostics`,
 and those indicators add *guard* criteria with deterministic checks (a minimum length, a repetition
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentgraphs.errors import StructuredOutputError
 from agentgraphs.models import GatewayChatModel
-from agentgraphs.rewards.diagnostics import FORMAT_VIOLATION_LIMIT, REPETITION_LIMIT, Diagnosis
+from agentgraphs.rewards.diagnostics import FORMAT_VIOLATION_LIMIT, REPETITION_LIMIT, Diagnosis, word_ngrams
 from agentgraphs.rewards.rubric import Band, Check, Criterion, LengthRange, MaxRepetition, RequiredFormat, Rubric, RubricError
 from agentgraphs.tools.text import clip_text
 
@@ -34,11 +35,13 @@ __all__ = [
     "MergeOutcome",
     "RubricDraft",
     "SampleAnalysis",
+    "BandText",
     "analyse_samples",
     "draft_to_rubric",
     "guard_criteria",
     "merge_drafts",
     "refine_rubrics",
+    "rewrite_bands",
 ]
 
 RESPONSE_CHARS = 1500
@@ -47,6 +50,11 @@ MAX_SCORE = 10
 """Highest band score a drafted criterion may use; keeps totals comparable across versions."""
 COLLAPSE_RATIO = 0.6
 """A guard on length is added once the median response falls below this share of the first step's."""
+LOOP_WORDS = 4
+"""A band that repeats a run of this many words within itself is a loop, not a description."""
+QUOTE_WORDS = 6
+"""A criterion whose name or description shares this many words in a row with one sampled prompt or
+response (beyond the wording all sampled prompts share) is about that essay, not a quality of essays."""
 
 
 class SampleAnalysis(BaseModel):
@@ -58,17 +66,44 @@ class SampleAnalysis(BaseModel):
     narrow_ranges: str = Field(max_length=200, description="Criteria whose score range is too coarse, or 'none'.")
 
 
-class BandDraft(BaseModel):
-    min: int = Field(ge=0, le=MAX_SCORE)
-    max: int = Field(ge=0, le=MAX_SCORE)
-    description: str = Field(max_length=140, description="What earns this score, with a very short example.")
+class LowBand(BaseModel):
+    up_to: int = Field(ge=0, le=3, description="The low band's highest score (0 to 3); it starts at 0.")
+    description: str = Field(max_length=140, description="What earns a low score, with a very short example.")
+
+
+class MiddleBand(BaseModel):
+    up_to: int = Field(ge=4, le=6, description="The middle band's highest score (4 to 6).")
+    description: str = Field(max_length=140, description="What earns a middle score, with a very short example.")
+
+
+class HighBand(BaseModel):
+    up_to: int = Field(ge=7, le=MAX_SCORE, description=f"The criterion's highest score (7 to {MAX_SCORE}): its weight.")
+    description: str = Field(max_length=140, description="What earns a high score, with a very short example.")
 
 
 class CriterionDraft(BaseModel):
+    """A criterion with three score bands, each given by its top score.
+
+    Each band's top has its own range (low 0–3, middle 4–6, high 7–10), so a band starts one above the
+    previous top and every drafted criterion has three distinct, non-overlapping bands. Small judges
+    given a free list of bands wrote overlapping ranges (as ``min``/``max`` pairs) or one top three
+    times (as tops, ``[5, 5, 5]`` from the embedded 0.5B model in bench/mpo_meta_replay.py), and the
+    merge had to be refused.
+    """
+
     name: str = Field(max_length=40, description="A short heading, e.g. 'Argument'.")
     kind: Literal["award", "deduction"] = Field(description="award: points for a quality; deduction: points lost for a flaw.")
     description: str = Field(max_length=200, description="What this criterion measures, in one or two sentences.")
-    bands: list[BandDraft] = Field(min_length=2, max_length=3, description="Score bands from lowest to highest.")
+    low: LowBand
+    middle: MiddleBand
+    high: HighBand
+
+
+class BandText(BaseModel):
+    """One band's wording, asked for on its own when a merged criterion's bands did not differ."""
+
+    description: str = Field(min_length=8, max_length=140,
+                             description="What a response in this band does on the criterion, with a very short example.")
 
 
 class RubricDraft(BaseModel):
@@ -100,13 +135,27 @@ from an excellent one. Answer 'none' where nothing applies. Be concrete and brie
 REFINEMENT_PROMPT = """You are a senior instructor rewriting a grading rubric so that the weakness found in \
 the analysis can no longer earn points. First decide how many criteria the task needs (2 to 5). Then write \
 each criterion: a short heading; 'award' if it gives points for a quality or 'deduction' if it takes points \
-away for a flaw; what it measures; and 2 or 3 score bands from lowest to highest (scores 0 to 10), each \
-saying what earns it with a very short example. One quality per criterion; awards and deductions apart."""
+away for a flaw; what it measures; and its low, middle and high score bands, each given by its top score \
+(low up to 0-3, middle up to 4-6, high up to 7-10; a higher top weighs the criterion more) and saying what \
+earns it with a very short example. One quality per criterion; awards and deductions apart."""
 
 MERGING_PROMPT = """You merge several proposed grading rubrics for the same task into one. Keep each distinct \
 quality exactly once, combine criteria that measure the same thing, drop duplicates and vague criteria, keep \
-awards and deductions as separate criteria, and end with 2 to 5 criteria whose score bands (0 to 10) run from \
-lowest to highest without overlapping."""
+awards and deductions as separate criteria, and end with 2 to 5 criteria, each with its low, middle and high \
+score bands given by their top scores."""
+
+
+BAND_PROMPT = """You are finishing a grading rubric. Write the wording of one score band of one criterion: what \
+a response that lands in this band does, or fails to do, on this criterion, in one sentence with a very short \
+example. Write about this band's level only, so that a grader can tell it from the criterion's other bands; do \
+not restate the criterion's description."""
+
+BAND_LEVELS = {
+    "award": {"low": "the quality is missing or badly done", "middle": "the quality is partly there",
+              "high": "the quality is fully there"},
+    "deduction": {"low": "the flaw is severe", "middle": "the flaw shows in places", "high": "the flaw is absent"},
+}
+"""What each level means, so the band asked for is unambiguous; the model writes the concrete wording."""
 
 
 def _indicators(diagnosis: Diagnosis | None) -> str:
@@ -152,11 +201,14 @@ def refine_rubrics(samples: Sequence[dict[str, Any]], analyses: Sequence[SampleA
 
 
 def merge_drafts(drafts: Sequence[RubricDraft | None], rubric: Rubric, diagnosis: Diagnosis | None, *,
-                 model: GatewayChatModel, guards: Sequence[Criterion] = ()) -> MergeOutcome:
+                 model: GatewayChatModel, guards: Sequence[Criterion] = (),
+                 samples: Sequence[dict[str, Any]] = ()) -> MergeOutcome:
     """Meta-merging: one rubric from the proposals, plus ``guards``.
 
     When no usable rubric comes out of the model the previous criteria stay, and the reason is
     recorded; the deterministic ``guards`` are still applied, since they never depend on the model.
+    ``samples`` are the rollouts the meta step read: a merged criterion that quotes one of them is
+    dropped (see :func:`draft_to_rubric`).
     """
     proposals = [d for d in drafts if d is not None]
     if not proposals:
@@ -168,12 +220,92 @@ def merge_drafts(drafts: Sequence[RubricDraft | None], rubric: Rubric, diagnosis
         merged = model.with_structured_output(RubricDraft, agent="mpo-meta-merging").invoke(messages)
     except StructuredOutputError as exc:
         return _kept(rubric, guards, f"meta-merging never gave a valid rubric ({exc.attempts} attempt(s))")
+    repeated = [c.name for c in merged.criteria if _bands_repeat(c)]
+    if repeated:
+        merged = merged.model_copy(update={"criteria": rewrite_bands(merged.criteria, model=model, samples=samples)})
     try:
-        new = draft_to_rubric(merged, version=rubric.version + 1, parent_version=rubric.version, guards=guards)
+        new = draft_to_rubric(merged, version=rubric.version + 1, parent_version=rubric.version, guards=guards,
+                              samples=samples)
     except RubricError as exc:
         return _kept(rubric, guards, f"the merged rubric was refused: {exc}")
     return MergeOutcome(rubric_text=new.to_text(), version=new.version, accepted=True,
-                        reason=f"merged {len(proposals)} proposal(s) into {len(new.criteria)} criteria")
+                        reason=f"merged {len(proposals)} proposal(s) into {len(new.criteria)} criteria"
+                               f"{_merge_note(repeated, merged, new)}")
+
+
+def rewrite_bands(criteria: Sequence[CriterionDraft], *, model: GatewayChatModel,
+                  samples: Sequence[dict[str, Any]] = (), concurrency: int = 4) -> list[CriterionDraft]:
+    """``criteria`` with every band of a criterion whose bands say the same thing written again.
+
+    One call per band, each told its level and score range: a small judge that copies one sentence
+    into all three bands of a whole-rubric answer (the embedded 0.5B model did at every replayed
+    meta step) still has to answer a different question for each band. The new wording must differ,
+    too: a band whose answer failed keeps its old text, and :func:`draft_to_rubric` then drops the
+    criterion as before. A criterion that quotes one of ``samples`` is left alone: it is dropped
+    whatever its bands say, and on the embedded model each band call costs tens of seconds.
+    """
+    quotable = _sample_ngrams(samples)
+    todo = [(i, level) for i, c in enumerate(criteria) if _bands_repeat(c) and not _quotes(c, quotable)
+            for level in ("low", "middle", "high")]
+    system = SystemMessage(BAND_PROMPT)
+    inputs = []
+    for i, level in todo:
+        c = criteria[i]
+        low = {"low": 0, "middle": c.low.up_to + 1, "high": c.middle.up_to + 1}[level]
+        top = getattr(c, level).up_to
+        inputs.append([system, HumanMessage(
+            f"[Criterion]\n{c.name} ({c.kind}): {c.description}\n\n[Band to write]\n{level}, scores {low} to {top} "
+            f"of {c.high.up_to}: {BAND_LEVELS[c.kind][level]}")])
+    answers: list[BandText | None] = _batch(model, BandText, "mpo-meta-bands", inputs, concurrency)
+    updated = list(criteria)
+    for (i, level), answer in zip(todo, answers, strict=True):
+        if answer is not None:
+            band = getattr(updated[i], level)
+            updated[i] = updated[i].model_copy(update={level: band.model_copy(update={"description": answer.description})})
+    return updated
+
+
+def _merge_note(repeated: Sequence[str], merged: RubricDraft, new: Rubric) -> str:
+    """What happened to the merged criteria on the way to ``new``, for the merge's recorded reason."""
+    kept = {c.name.lower().removesuffix(" (deduction)") for c in new.criteria}
+    names = list(dict.fromkeys(_heading(c.name) for c in merged.criteria))
+    fixed = [repr(_heading(n)) for n in repeated if _heading(n).lower() in kept]
+    lost = [repr(n) for n in names if n.lower() not in kept]
+    parts = [f"bands written again one at a time for {', '.join(fixed)}"] if fixed else []
+    parts += [f"dropped {', '.join(lost)} (a duplicate, bands that say the same thing, or a quoted sample)"] if lost else []
+    return "".join(f"; {p}" for p in parts)
+
+
+def _heading(name: str) -> str:
+    """A drafted name as a rubric heading: one line, no colon (the text form reads one as a separator)."""
+    return " ".join(name.replace(":", " ").split()) or "Criterion"
+
+
+def _bands_repeat(criterion: CriterionDraft) -> bool:
+    """Whether the bands say the same thing: two with one wording (case and spacing aside), or one
+    that loops on its own words."""
+    bands = _bands(criterion)
+    if len({b.description.lower() for b in bands}) < len(bands):
+        return True
+    return any(len(grams) != len(set(grams)) for grams in (word_ngrams(b.description, LOOP_WORDS) for b in bands))
+
+
+def _quotes(criterion: CriterionDraft, quotable: set[tuple[str, ...]]) -> bool:
+    """Whether the criterion's name or description quotes a sample (``quotable``: :func:`_sample_ngrams`)."""
+    return bool(quotable & set(word_ngrams(f"{criterion.name}. {criterion.description}", QUOTE_WORDS)))
+
+
+def _sample_ngrams(samples: Sequence[dict[str, Any]]) -> set[tuple[str, ...]]:
+    """Runs of :data:`QUOTE_WORDS` words particular to one sample: its response, and its prompt less the
+    wording every sampled prompt shares (task instructions a criterion may rightly repeat)."""
+    prompts = [set(word_ngrams(str(s.get("prompt", "")), QUOTE_WORDS)) for s in samples]
+    grams: set[tuple[str, ...]] = set()
+    if len(prompts) > 1:  # with one prompt nothing tells its topic from the task's instructions
+        common = set.intersection(*prompts)
+        grams = set().union(*(p - common for p in prompts))
+    for s in samples:
+        grams.update(word_ngrams(str(s.get("completion", "")), QUOTE_WORDS))
+    return grams
 
 
 def _kept(rubric: Rubric, guards: Sequence[Criterion], why: str) -> MergeOutcome:
@@ -198,37 +330,56 @@ def _draft_text(draft: RubricDraft) -> str:
     lines = []
     for c in draft.criteria:
         lines.append(f"### {c.name} ({c.kind}): {c.description}")
-        lines.extend(f"- {b.min}-{b.max}: {b.description}" for b in c.bands)
+        lines.extend(f"- {b.min}-{b.max}: {b.description}" for b in _bands(c))
     return "\n".join(lines)
 
 
+def _bands(criterion: CriterionDraft) -> tuple[Band, ...]:
+    """The low, middle and high bands, each from one above the previous top (the schema keeps them apart)."""
+    tops = [(criterion.low, 0), (criterion.middle, criterion.low.up_to + 1), (criterion.high, criterion.middle.up_to + 1)]
+    return tuple(Band(min=low, max=band.up_to, description=" ".join(band.description.split())) for band, low in tops)
+
+
 def draft_to_rubric(draft: RubricDraft, *, version: int, parent_version: int | None,
-                    guards: Sequence[Criterion] = ()) -> Rubric:
+                    guards: Sequence[Criterion] = (), samples: Sequence[dict[str, Any]] = ()) -> Rubric:
     """A drafted rubric as a :class:`Rubric`, duplicates dropped, deductions last, ``guards`` appended.
 
-    Raises :class:`RubricError` when nothing usable is left or the result would not read back.
+    Two kinds of criterion are dropped too, both written by the embedded 0.5B model in
+    bench/mpo_meta_replay.py. One whose bands do not each say something different (one copied
+    sentence in all three, or a band looping on itself): a judge reading it cannot tell a weak
+    response from a strong one. And one whose name or description quotes one of ``samples`` (the
+    rollouts the meta step read), such as "The delay of Merrick Garland's Supreme Court nomination":
+    the rubric scores every prompt of the task, so a criterion about one essay's topic misjudges the rest.
+    Raises :class:`RubricError` when fewer than 2 usable criteria are left or the result would not read back.
     """
     seen: set[str] = set()
+    dropped: dict[str, list[str]] = {"bands that say the same thing": [], "quoting a sampled prompt or response": []}
+    quotable = _sample_ngrams(samples)
     awards: list[Criterion] = []
     deductions: list[Criterion] = []
     for c in draft.criteria:
-        name = " ".join(c.name.replace(":", " ").split()) or "Criterion"
+        name = _heading(c.name)
         key = name.lower()
         if key in seen or not c.description.strip():
             continue
         seen.add(key)
-        bands = sorted((Band(min=min(b.min, b.max), max=max(b.min, b.max), description=" ".join(b.description.split()))
-                        for b in c.bands), key=lambda b: (b.min, b.max))
-        if any(b.min <= a.max for a, b in zip(bands, bands[1:])):
-            raise RubricError(f"criterion {name!r} has overlapping score bands {[(b.min, b.max) for b in bands]}")
+        if _bands_repeat(c):
+            dropped["bands that say the same thing"].append(name)
+            continue
+        if _quotes(c, quotable):
+            dropped["quoting a sampled prompt or response"].append(name)
+            continue
+        bands = _bands(c)
         if c.kind == "deduction":
             text = f"Deduction: the top score means the flaw is absent; lower scores take points away. {c.description.strip()}"
-            deductions.append(Criterion(name=f"{name} (deduction)", description=text, bands=tuple(bands)))
+            deductions.append(Criterion(name=f"{name} (deduction)", description=text, bands=bands))
         else:
-            awards.append(Criterion(name=name, description=c.description.strip(), bands=tuple(bands)))
+            awards.append(Criterion(name=name, description=c.description.strip(), bands=bands))
     criteria = [*awards, *deductions]
     if len(criteria) < 2:
-        raise RubricError(f"only {len(criteria)} distinct criterion left after dropping duplicates; need at least 2")
+        why = "".join(f"; dropped for {reason}: {', '.join(repr(n) for n in names)}" for reason, names in dropped.items() if names)
+        what = "criterion" if len(criteria) == 1 else "criteria"
+        raise RubricError(f"only {len(criteria)} usable {what} left after dropping duplicates{why}; need at least 2")
     names = {c.name.lower() for c in criteria}
     criteria += [g for g in guards if g.name.lower() not in names]
     rubric = Rubric(criteria=tuple(criteria), version=version, parent_version=parent_version)

@@ -12,7 +12,6 @@ falls back to the paper's own sentence, and the script says so.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal
 

@@ -1,0 +1,1 @@
+"""LawFlow's agents: planner, executor, monitor, decision-point advisor and drafter (one module each)."""
