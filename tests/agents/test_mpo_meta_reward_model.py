@@ -116,8 +116,30 @@ def test_a_criterion_whose_bands_say_the_same_thing_is_dropped() -> None:
     assert [c.name for c in rubric.criteria] == ["Argument", "Padding (deduction)"]
     for band in ("low", "middle", "high"):
         parroted["criteria"][0][band]["description"] = f"A thesis{'' if band == 'low' else ' '}"
-    with pytest.raises(RubricError, match=r"only 1 usable criterion .*bands that say the same thing: 'Argument', 'Structure'"):
+    with pytest.raises(RubricError, match=r"only 1 usable criterion .*bands that say nothing of their own: 'Argument', 'Structure'"):
         mrm.draft_to_rubric(mrm.RubricDraft(**parroted), version=2, parent_version=1)
+
+
+def test_bands_that_copy_our_instructions_say_nothing(server: OpenAITestServer, meta_judge: GatewayChatModel) -> None:
+    """What the embedded 0.5B merged at step 5 of bench/mpo_experiment.py (2026-12-05): each band the schema's
+    own description of that band. The rubric was accepted then; now such bands are asked for again, one
+    call per band, and a criterion whose bands still copy the instructions is dropped."""
+    copied = json.loads(json.dumps(GOOD_DRAFT))
+    for band in ("low", "middle", "high"):
+        copied["criteria"][1][band]["description"] = f"What earns a {band} score, with a very short example"
+    with pytest.raises(RubricError, match="bands that say nothing of their own: 'Structure'"):
+        mrm.draft_to_rubric(mrm.RubricDraft(**{**copied, "criteria": copied["criteria"][:2]}), version=2, parent_version=1)
+
+    def band_call(body: dict) -> str:
+        if body["response_format"]["json_schema"]["name"] == "BandText":
+            return json.dumps({"description": "Write about this band's level only, so that a grader can tell it apart."})
+        return json.dumps(copied)
+
+    server.behaviour.reply = band_call
+    outcome = mrm.merge_drafts([mrm.RubricDraft(**GOOD_DRAFT)], RUBRIC, None, model=meta_judge)
+    assert _schema_names(server) == ["RubricDraft"] + ["BandText"] * 3
+    assert outcome.accepted and "dropped 'Structure' (" in outcome.reason
+    assert [c.name for c in Rubric.from_text(outcome.rubric_text, version=4).criteria] == ["Argument", "Padding (deduction)"]
 
 
 def _parroted_merge(body: dict) -> str:
@@ -184,7 +206,7 @@ def test_a_band_that_loops_and_a_criterion_that_quotes_a_sample_are_dropped() ->
     rubric = mrm.draft_to_rubric(mrm.RubricDraft(**quoting), version=2, parent_version=1, samples=samples)
     assert [c.name for c in rubric.criteria] == ["Argument", "Structure", "Padding (deduction)"]
     looping["criteria"][0] = quoting["criteria"][0] | {"description": "Delay and Delay: A Misguided Attack on Justice"}
-    with pytest.raises(RubricError, match="only 1 usable criterion .*bands that say the same thing: 'Structure'; "
+    with pytest.raises(RubricError, match="only 1 usable criterion .*bands that say nothing of their own: 'Structure'; "
                                           "dropped for quoting a sampled prompt or response: 'Argument'"):
         mrm.draft_to_rubric(mrm.RubricDraft(**looping), version=2, parent_version=1, samples=samples)
 

@@ -158,6 +158,17 @@ BAND_LEVELS = {
 """What each level means, so the band asked for is unambiguous; the model writes the concrete wording."""
 
 
+def _instruction_ngrams() -> frozenset[tuple[str, ...]]:
+    """Runs of :data:`QUOTE_WORDS` words from what the meta stages tell the model about bands: its
+    prompts and the band fields' descriptions in the schemas it fills."""
+    texts = [REFINEMENT_PROMPT, MERGING_PROMPT, BAND_PROMPT,
+             *(str(f.description) for m in (LowBand, MiddleBand, HighBand, BandText) for f in m.model_fields.values())]
+    return frozenset(g for t in texts for g in word_ngrams(t, QUOTE_WORDS))
+
+
+_INSTRUCTION_NGRAMS = _instruction_ngrams()
+
+
 def _indicators(diagnosis: Diagnosis | None) -> str:
     if diagnosis is None:
         return "(no diagnostics yet)"
@@ -272,7 +283,7 @@ def _merge_note(repeated: Sequence[str], merged: RubricDraft, new: Rubric) -> st
     fixed = [repr(_heading(n)) for n in repeated if _heading(n).lower() in kept]
     lost = [repr(n) for n in names if n.lower() not in kept]
     parts = [f"bands written again one at a time for {', '.join(fixed)}"] if fixed else []
-    parts += [f"dropped {', '.join(lost)} (a duplicate, bands that say the same thing, or a quoted sample)"] if lost else []
+    parts += [f"dropped {', '.join(lost)} (a duplicate, bands that say nothing of their own, or a quoted sample)"] if lost else []
     return "".join(f"; {p}" for p in parts)
 
 
@@ -282,10 +293,14 @@ def _heading(name: str) -> str:
 
 
 def _bands_repeat(criterion: CriterionDraft) -> bool:
-    """Whether the bands say the same thing: two with one wording (case and spacing aside), or one
-    that loops on its own words."""
+    """Whether the bands say nothing of their own: two with one wording (case and spacing aside), one
+    that loops on its own words, or one that copies our instructions (the embedded 0.5B model wrote
+    the schema's "What earns a low score, with a very short example." as the band, and bench/mpo_experiment.py
+    accepted that rubric before this check)."""
     bands = _bands(criterion)
     if len({b.description.lower() for b in bands}) < len(bands):
+        return True
+    if any(_INSTRUCTION_NGRAMS & set(word_ngrams(b.description, QUOTE_WORDS)) for b in bands):
         return True
     return any(len(grams) != len(set(grams)) for grams in (word_ngrams(b.description, LOOP_WORDS) for b in bands))
 
@@ -345,15 +360,15 @@ def draft_to_rubric(draft: RubricDraft, *, version: int, parent_version: int | N
     """A drafted rubric as a :class:`Rubric`, duplicates dropped, deductions last, ``guards`` appended.
 
     Two kinds of criterion are dropped too, both written by the embedded 0.5B model in
-    bench/mpo_meta_replay.py. One whose bands do not each say something different (one copied
-    sentence in all three, or a band looping on itself): a judge reading it cannot tell a weak
+    bench/mpo_meta_replay.py. One whose bands do not each say something of their own (one copied
+    sentence in all three, a band looping on itself, or a band copying our instructions): a judge reading it cannot tell a weak
     response from a strong one. And one whose name or description quotes one of ``samples`` (the
     rollouts the meta step read), such as "The delay of Merrick Garland's Supreme Court nomination":
     the rubric scores every prompt of the task, so a criterion about one essay's topic misjudges the rest.
     Raises :class:`RubricError` when fewer than 2 usable criteria are left or the result would not read back.
     """
     seen: set[str] = set()
-    dropped: dict[str, list[str]] = {"bands that say the same thing": [], "quoting a sampled prompt or response": []}
+    dropped: dict[str, list[str]] = {"bands that say nothing of their own": [], "quoting a sampled prompt or response": []}
     quotable = _sample_ngrams(samples)
     awards: list[Criterion] = []
     deductions: list[Criterion] = []
@@ -364,7 +379,7 @@ def draft_to_rubric(draft: RubricDraft, *, version: int, parent_version: int | N
             continue
         seen.add(key)
         if _bands_repeat(c):
-            dropped["bands that say the same thing"].append(name)
+            dropped["bands that say nothing of their own"].append(name)
             continue
         if _quotes(c, quotable):
             dropped["quoting a sampled prompt or response"].append(name)
