@@ -142,6 +142,16 @@ def test_bands_that_copy_our_instructions_say_nothing(server: OpenAITestServer, 
     assert [c.name for c in Rubric.from_text(outcome.rubric_text, version=4).criteria] == ["Argument", "Padding (deduction)"]
 
 
+def test_a_copied_heading_keeps_one_deduction_marker() -> None:
+    """The 0.5B copies the current rubric's headings, our "(deduction)" marker included, and its 40-character
+    name limit can cut that open: three meta steps of bench/mpo_experiment.py grew "… (deduction) (ded (deduction)"."""
+    draft = json.loads(json.dumps(GOOD_DRAFT))
+    draft["criteria"][2]["name"] = "Padding (deduction) (ded"
+    draft["criteria"][0]["name"] = "Argument (Deduction)"
+    rubric = mrm.draft_to_rubric(mrm.RubricDraft(**draft), version=2, parent_version=1)
+    assert [c.name for c in rubric.criteria] == ["Argument", "Structure", "Padding (deduction)"]
+
+
 def _parroted_merge(body: dict) -> str:
     """A merge whose 'Structure' bands all say one thing; band calls answer after the band they were asked."""
     name = body["response_format"]["json_schema"]["name"]

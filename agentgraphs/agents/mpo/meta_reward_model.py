@@ -18,6 +18,7 @@ and reads back; otherwise the previous version stays in force and the reason is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -288,7 +289,12 @@ def _merge_note(repeated: Sequence[str], merged: RubricDraft, new: Rubric) -> st
 
 
 def _heading(name: str) -> str:
-    """A drafted name as a rubric heading: one line, no colon (the text form reads one as a separator)."""
+    """A drafted name as a rubric heading: one line, no colon (the text form reads one as a separator),
+    without the "(deduction)" marker we add ourselves or a parenthesis the name's length limit cut open.
+    Kept, the 0.5B's copies of a previous heading grew "… (deduction) (ded (deduction)" over three meta
+    steps of bench/mpo_experiment.py."""
+    name = re.sub(r"\(\s*deduction\s*\)", " ", name, flags=re.IGNORECASE)
+    name = re.sub(r"\([^)]*$", " ", name)
     return " ".join(name.replace(":", " ").split()) or "Criterion"
 
 
