@@ -232,7 +232,7 @@ def merge_drafts(drafts: Sequence[RubricDraft | None], rubric: Rubric, diagnosis
         merged = model.with_structured_output(RubricDraft, agent="mpo-meta-merging").invoke(messages)
     except StructuredOutputError as exc:
         return _kept(rubric, guards, f"meta-merging never gave a valid rubric ({exc.attempts} attempt(s))")
-    repeated = [c.name for c in merged.criteria if _bands_repeat(c)]
+    repeated = [c.name for c in merged.criteria if _bands_say_nothing(c)]
     if repeated:
         merged = merged.model_copy(update={"criteria": rewrite_bands(merged.criteria, model=model, samples=samples)})
     try:
@@ -257,7 +257,7 @@ def rewrite_bands(criteria: Sequence[CriterionDraft], *, model: GatewayChatModel
     whatever its bands say, and on the embedded model each band call costs tens of seconds.
     """
     quotable = _sample_ngrams(samples)
-    todo = [(i, level) for i, c in enumerate(criteria) if _bands_repeat(c) and not _quotes(c, quotable)
+    todo = [(i, level) for i, c in enumerate(criteria) if _bands_say_nothing(c) and not _quotes(c, quotable)
             for level in ("low", "middle", "high")]
     system = SystemMessage(BAND_PROMPT)
     inputs = []
@@ -298,7 +298,7 @@ def _heading(name: str) -> str:
     return " ".join(name.replace(":", " ").split()) or "Criterion"
 
 
-def _bands_repeat(criterion: CriterionDraft) -> bool:
+def _bands_say_nothing(criterion: CriterionDraft) -> bool:
     """Whether the bands say nothing of their own: two with one wording (case and spacing aside), one
     that loops on its own words, or one that copies our instructions (the embedded 0.5B model wrote
     the schema's "What earns a low score, with a very short example." as the band, and bench/mpo_experiment.py
@@ -367,8 +367,8 @@ def draft_to_rubric(draft: RubricDraft, *, version: int, parent_version: int | N
 
     Two kinds of criterion are dropped too, both written by the embedded 0.5B model in
     bench/mpo_meta_replay.py. One whose bands do not each say something of their own (one copied
-    sentence in all three, a band looping on itself, or a band copying our instructions): a judge reading it cannot tell a weak
-    response from a strong one. And one whose name or description quotes one of ``samples`` (the
+    sentence in all three, a band looping on itself, or a band copying our instructions): a judge
+    reading it cannot tell a weak response from a strong one. And one whose name or description quotes one of ``samples`` (the
     rollouts the meta step read), such as "The delay of Merrick Garland's Supreme Court nomination":
     the rubric scores every prompt of the task, so a criterion about one essay's topic misjudges the rest.
     Raises :class:`RubricError` when fewer than 2 usable criteria are left or the result would not read back.
@@ -384,7 +384,7 @@ def draft_to_rubric(draft: RubricDraft, *, version: int, parent_version: int | N
         if key in seen or not c.description.strip():
             continue
         seen.add(key)
-        if _bands_repeat(c):
+        if _bands_say_nothing(c):
             dropped["bands that say nothing of their own"].append(name)
             continue
         if _quotes(c, quotable):
